@@ -1,0 +1,234 @@
+"""The graph IR: SSA values, nodes applying primitives, graphs, and the builder.
+
+A `Graph` is like a jaxpr: typed input values, nodes in topological order, output values.
+Every node has exactly one output value (every primitive of the set returns one tensor),
+which keeps the passes simple. Values are compared by identity; `Value.name` is only a
+hint (a DSL variable name) for printing and codegen.
+
+Primitives are registered in `PRIMITIVES` by `ir.primitives`; each carries a type rule, so
+`Builder.bind` computes every output type and a malformed node fails where it is built.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+from .types import TensorType
+
+_ids = itertools.count()
+
+
+class Value:
+    """One SSA value. `origin` says which transform made it (for pictures): None, 'primal',
+    'tangent', 'cotangent' or 'residual'."""
+
+    __slots__ = ("type", "name", "id", "origin")
+
+    def __init__(self, type: TensorType, name: str | None = None, origin: str | None = None):
+        self.type = type
+        self.name = name
+        self.origin = origin
+        self.id = next(_ids)
+
+    @property
+    def dtype(self):
+        return self.type.dtype
+
+    @property
+    def shape(self):
+        return self.type.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.type.ndim
+
+    def __repr__(self) -> str:
+        return f"Value({self.name or self.id}:{self.type})"
+
+
+@dataclass(frozen=True)
+class Primitive:
+    """A primitive operation.
+
+    `type_rule(in_types, **params) -> TensorType` checks its inputs and gives the output type
+    (raising `IRError` on misuse). `params` lists the static parameter names in print order.
+    `linear` marks primitives that are linear in their inputs (or in all but their
+    non-differentiable ones), which is what the transpose table must cover.
+    """
+
+    name: str
+    type_rule: Callable[..., TensorType]
+    params: tuple[str, ...] = ()
+    arity: int | None = 1  # None: variadic
+    linear: bool = False
+    elementwise: bool = False
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+PRIMITIVES: dict[str, Primitive] = {}
+
+
+def register(prim: Primitive) -> Primitive:
+    assert prim.name not in PRIMITIVES, prim.name
+    PRIMITIVES[prim.name] = prim
+    return prim
+
+
+@dataclass(eq=False)
+class Node:
+    prim: Primitive
+    inputs: list[Value]
+    params: dict[str, Any]
+    out: Value
+    span: Any = None  # the DSL source span this node came from, when there is one
+
+    def key(self) -> tuple:
+        """What makes two nodes compute the same thing (for CSE)."""
+        return (self.prim.name, tuple(v.id for v in self.inputs), _freeze(self.params))
+
+    def __repr__(self) -> str:
+        return f"Node({self.prim.name}, {self.inputs} -> {self.out})"
+
+
+def _freeze(x):
+    if isinstance(x, dict):
+        return tuple((k, _freeze(v)) for k, v in sorted(x.items()))
+    if isinstance(x, (list, tuple)):
+        return tuple(_freeze(v) for v in x)
+    if isinstance(x, float):
+        return ("float", repr(x))  # so nan == nan and -0.0 != 0.0 for CSE purposes
+    return x
+
+
+@dataclass(eq=False)
+class Graph:
+    inputs: list[Value]
+    nodes: list[Node]
+    outputs: list[Value]
+    name: str = "f"
+
+    def __str__(self) -> str:
+        from .printer import print_graph
+
+        return print_graph(self)
+
+    def producers(self) -> dict[int, Node]:
+        return {n.out.id: n for n in self.nodes}
+
+    def users(self) -> dict[int, list[Node]]:
+        out: dict[int, list[Node]] = {}
+        for n in self.nodes:
+            for v in n.inputs:
+                out.setdefault(v.id, []).append(n)
+        return out
+
+    def to_networkx(self):
+        """A DiGraph over node indices plus 'in:i' / 'out:i' terminals, for analyses."""
+        import networkx as nx
+
+        g = nx.DiGraph()
+        where: dict[int, Any] = {}
+        for i, v in enumerate(self.inputs):
+            g.add_node(f"in:{i}", kind="input", value=v)
+            where[v.id] = f"in:{i}"
+        for i, n in enumerate(self.nodes):
+            g.add_node(i, kind="node", node=n)
+            for v in n.inputs:
+                g.add_edge(where[v.id], i, value=v)
+            where[n.out.id] = i
+        for i, v in enumerate(self.outputs):
+            g.add_node(f"out:{i}", kind="output", value=v)
+            g.add_edge(where[v.id], f"out:{i}", value=v)
+        return g
+
+    def stats(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for n in self.nodes:
+            counts[n.prim.name] = counts.get(n.prim.name, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+class Builder:
+    """Appends nodes, computing each output type with the primitive's type rule.
+
+    `b.bind("add", x, y)` or, shorter, `b.add(x, y)`. A `span` set on the builder is
+    stamped on every node it makes, so later errors point at the source.
+    """
+
+    def __init__(self, span: Any = None, origin: str | None = None):
+        self.nodes: list[Node] = []
+        self.span = span
+        self.origin = origin
+
+    def bind(self, prim: Primitive | str, *inputs: Value, name: str | None = None, **params) -> Value:
+        if isinstance(prim, str):
+            prim = PRIMITIVES[prim]
+        if prim.arity is not None and len(inputs) != prim.arity:
+            from ddc.errors import IRError
+
+            raise IRError(f"{prim.name} takes {prim.arity} inputs, got {len(inputs)}", self.span)
+        missing = [p for p in prim.params if p not in params]
+        extra = [p for p in params if p not in prim.params]
+        if missing or extra:
+            from ddc.errors import IRError
+
+            raise IRError(f"{prim.name}: missing params {missing}, unexpected {extra}", self.span)
+        params = {p: params[p] for p in prim.params}
+        out_type = prim.type_rule([v.type for v in inputs], **params)
+        out = Value(out_type, name=name, origin=self.origin)
+        self.nodes.append(Node(prim, list(inputs), params, out, self.span))
+        return out
+
+    def __getattr__(self, name: str):
+        if name.startswith("_") or name not in PRIMITIVES:
+            raise AttributeError(name)
+        prim = PRIMITIVES[name]
+        return lambda *inputs, **params: self.bind(prim, *inputs, **params)
+
+    def graph(self, inputs: Sequence[Value], outputs: Sequence[Value], name: str = "f") -> Graph:
+        return Graph(list(inputs), list(self.nodes), list(outputs), name)
+
+
+def inline(b: Builder, graph: Graph, args: Iterable[Value]) -> list[Value]:
+    """Copy `graph`'s nodes into `b` with its inputs replaced by `args`; return its outputs.
+
+    Fresh output values are made, so the same graph can be inlined many times.
+    """
+    env: dict[int, Value] = {}
+    for p, a in zip(graph.inputs, args, strict=True):
+        env[p.id] = a
+    for n in graph.nodes:
+        out = Value(n.out.type, n.out.name, n.out.origin)
+        b.nodes.append(Node(n.prim, [env[v.id] for v in n.inputs], dict(n.params), out, n.span))
+        env[n.out.id] = out
+    return [env[v.id] for v in graph.outputs]
+
+
+def clone(graph: Graph) -> Graph:
+    """A copy with fresh values, so a pass can rewrite it without touching the original."""
+    b = Builder()
+    inputs = [Value(v.type, v.name, v.origin) for v in graph.inputs]
+    outputs = inline(b, graph, inputs)
+    return b.graph(inputs, outputs, graph.name)
+
+
+@dataclass
+class ValueMap:
+    """Values of one graph mapped to values of another, by id."""
+
+    table: dict[int, Value] = field(default_factory=dict)
+
+    def __getitem__(self, v: Value) -> Value:
+        return self.table[v.id]
+
+    def __setitem__(self, v: Value, w: Value) -> None:
+        self.table[v.id] = w
+
+    def __contains__(self, v: Value) -> bool:
+        return v.id in self.table
+
+    def get(self, v: Value, default=None):
+        return self.table.get(v.id, default)
