@@ -188,6 +188,26 @@ class Builder:
         prim = PRIMITIVES[name]
         return lambda *inputs, **params: self.bind(prim, *inputs, **params)
 
+    def scalar(self, value, dtype) -> Value:
+        """A scalar constant, its Python value coerced to the dtype's kind."""
+        if dtype.is_bool:
+            value = bool(value)
+        elif dtype.is_float and not hasattr(value, "terms"):
+            value = float(value)
+        elif dtype.is_int and not hasattr(value, "terms"):
+            value = int(value)
+        return self.bind("constant", value=value, dtype=dtype)
+
+    def full(self, value, type: TensorType) -> Value:
+        """A tensor of one value: a scalar constant broadcast to `type`'s shape."""
+        c = self.scalar(value, type.dtype)
+        if not type.shape:
+            return c
+        return self.bind("broadcast_in_dim", c, shape=tuple(type.shape), broadcast_dimensions=())
+
+    def zeros(self, type: TensorType) -> Value:
+        return self.full(0, type)
+
     def graph(self, inputs: Sequence[Value], outputs: Sequence[Value], name: str = "f") -> Graph:
         return Graph(list(inputs), list(self.nodes), list(outputs), name)
 
