@@ -241,3 +241,16 @@ def parse(text: str) -> Dim:
     if tokens[i] is not None:
         raise ValueError(f"bad dim expression {text!r}")
     return result
+
+
+def substitute(d: Dim, mapping: Mapping[str, Dim]) -> Dim:
+    """`d` with each name in `mapping` replaced by its dim (names not in it stay)."""
+    if isinstance(d, int):
+        return d
+    total: Dim = 0
+    for mono, c in d.terms:
+        term: Dim = c
+        for n in mono:
+            term = term * mapping.get(n, Sym.name(n))
+        total = total + term
+    return total
