@@ -1,0 +1,207 @@
+"""Reverse mode and the derived transforms, composed from jvp, linearize, transpose, vmap.
+
+- `vjp`   = transpose ∘ linearize: a primal graph (outputs + residuals) and a backward
+            graph (residuals + output cotangents -> input cotangents).
+- `grad`, `value_and_grad`: the vjp with a cotangent of 1, inlined into one graph.
+- `jacfwd` = vmap(jvp) over the basis of the input, `jacrev` = vmap(vjp backward) over the
+  basis of the output, `hessian` = jacfwd(jacrev). No special code for any of them.
+
+Every result is cleaned up (cse, simplify, dce), so a gradient w.r.t. some arguments
+computes nothing for the others.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from ddc.errors import TransformError
+from ddc.ir import Builder, Graph, Value, i32, inline, substitute_dims
+
+from .cleanup import cleanup
+from .jvp import has_tangent, jvp
+from .linearize import linearize
+from .transpose import transpose
+from .util import traced
+
+
+def normalize_argnums(graph: Graph, argnums: int | Sequence[int], what: str = "grad") -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    n = len(graph.inputs)
+    out = []
+    for a in nums:
+        if not isinstance(a, int) or not -n <= a < n:
+            raise TransformError(f"{what}: argnums {a!r} out of range for {graph.name} with {n} arguments")
+        a %= n
+        v = graph.inputs[a]
+        if not has_tangent(v):
+            raise TransformError(
+                f"{what}: cannot differentiate {graph.name} w.r.t. argument {a} "
+                f"'{v.name or a}' of type {v.type}: only float arguments have gradients",
+                hint="mark it with argnums of the float arguments only")
+        out.append(a)
+    if len(set(out)) != len(out):
+        raise TransformError(f"{what}: repeated argnums {nums}")
+    return tuple(out)
+
+
+def wrt_mask(graph: Graph, argnums: Sequence[int]) -> list[bool]:
+    return [i in argnums for i in range(len(graph.inputs))]
+
+
+@dataclass
+class VJP:
+    primal: Graph  # inputs -> outputs..., residuals...
+    backward: Graph  # residuals..., cotangents of float outputs... -> cotangents of wrt inputs
+    num_outputs: int
+    num_residuals: int
+
+
+@traced("vjp")
+def vjp(graph: Graph, wrt: Sequence[bool] | None = None) -> VJP:
+    lin = linearize(graph, wrt)
+    n_tangents = len(lin.linear.inputs) - lin.num_residuals
+    backward = transpose(lin.linear, [False] * lin.num_residuals + [True] * n_tangents)
+    backward.name = f"vjp_{graph.name}"
+    return VJP(lin.primal, backward, lin.num_outputs, lin.num_residuals)
+
+
+def _scalar_output(graph: Graph, what: str) -> Value:
+    if len(graph.outputs) != 1:
+        raise TransformError(
+            f"{what}: {graph.name} returns {len(graph.outputs)} values; it needs one scalar",
+            hint="return a single scalar loss")
+    (out,) = graph.outputs
+    if out.shape or not out.dtype.is_float:
+        raise TransformError(
+            f"{what}: {graph.name} returns {out.type}; it needs a scalar float output",
+            hint="reduce it (sum or mean), or use vjp with a cotangent")
+    return out
+
+
+def _fresh_inputs(graph: Graph) -> list[Value]:
+    return [Value(v.type, v.name, "primal") for v in graph.inputs]
+
+
+def _name_grads(grads: list[Value], inputs: list[Value], argnums: Sequence[int]) -> None:
+    taken = {v.id for v in inputs}
+    for g, a in zip(grads, argnums):
+        if g.id not in taken and inputs[a].name:
+            g.name = f"grad_{inputs[a].name}"
+
+
+@traced("value_and_grad")
+def value_and_grad(graph: Graph, argnums: int | Sequence[int] = 0) -> Graph:
+    """Inputs as `graph`; outputs: the value, then one gradient per argnum."""
+    _scalar_output(graph, "grad")
+    nums = normalize_argnums(graph, argnums)
+    v = vjp(graph, wrt_mask(graph, nums))
+    b = Builder(origin="cotangent")
+    inputs = _fresh_inputs(graph)
+    value, *residuals = inline(b, v.primal, inputs)
+    grads = inline(b, v.backward, residuals + [b.full(1.0, value.type)])
+    _name_grads(grads, inputs, nums)
+    return cleanup(b.graph(inputs, [value] + grads, f"value_and_grad_{graph.name}"))
+
+
+@traced("grad")
+def grad(graph: Graph, argnums: int | Sequence[int] = 0) -> Graph:
+    """Inputs as `graph`; outputs: one gradient per argnum."""
+    g = value_and_grad(graph, argnums)
+    return cleanup(Graph(g.inputs, g.nodes, g.outputs[1:], f"grad_{graph.name}"))
+
+
+# -- Jacobians by vmap ---------------------------------------------------------------------
+
+def _basis(b: Builder, like: Value) -> Value:
+    """The identity basis of `like`'s space: shape (N, *like.shape), N = like's size."""
+    size = like.type.size()
+    eye_shape = (size, size)
+    rows = b.iota(shape=eye_shape, dimension=0, dtype=i32)
+    cols = b.iota(shape=eye_shape, dimension=1, dtype=i32)
+    eye = b.convert(b.compare(rows, cols, direction="eq"), dtype=like.dtype)
+    return b.reshape(eye, shape=(size,) + tuple(like.shape))
+
+
+def _fresh_dim(graph: Graph) -> str:
+    used = set()
+    for v in graph.inputs + [n.out for n in graph.nodes]:
+        used |= v.type.dim_names()
+    k, name = 1, "J"
+    while name in used:
+        k += 1
+        name = f"J{k}"
+    return name
+
+
+def _batched_over_basis(b: Builder, g: Graph, args: list[Value], basis: Value) -> Value:
+    """Run `g` once per basis vector (its last input), by vmap; returns (N, *out.shape)."""
+    from .vmap import vmap
+
+    batch = _fresh_dim(g)
+    in_axes = (None,) * (len(g.inputs) - 1) + (0,)
+    batched = vmap(g, in_axes, (0,), axis_name=batch)
+    batched = substitute_dims(batched, {batch: basis.shape[0]})
+    (out,) = inline(b, batched, args + [basis])
+    return out
+
+
+def _input_major_to_jacobian(b: Builder, stacked: Value, lead: tuple, trail: tuple) -> Value:
+    """(N, *trail) with N = size(lead) -> (*trail, *lead): the Jacobian layout."""
+    r = b.reshape(stacked, shape=tuple(lead) + tuple(trail))
+    k, m = len(lead), len(trail)
+    return b.transpose(r, permutation=tuple(range(k, k + m)) + tuple(range(k)))
+
+
+def _single_output(graph: Graph, what: str) -> Value:
+    if len(graph.outputs) != 1 or not graph.outputs[0].dtype.is_float:
+        raise TransformError(f"{what}: {graph.name} must return one float tensor")
+    return graph.outputs[0]
+
+
+@traced("jacfwd")
+def jacfwd(graph: Graph, argnums: int | Sequence[int] = 0) -> Graph:
+    """Outputs: d out / d arg for each argnum, shaped out.shape + arg.shape."""
+    out = _single_output(graph, "jacfwd")
+    nums = normalize_argnums(graph, argnums, "jacfwd")
+    b = Builder(origin="tangent")
+    inputs = _fresh_inputs(graph)
+    jacs = []
+    for a in nums:
+        j = jvp(graph, wrt_mask(graph, (a,)))
+        tangent_only = cleanup(Graph(j.inputs, j.nodes, j.outputs[1:], j.name))
+        stacked = _batched_over_basis(b, tangent_only, inputs, _basis(b, inputs[a]))
+        jacs.append(_input_major_to_jacobian(b, stacked, tuple(inputs[a].shape), tuple(out.shape)))
+    return cleanup(b.graph(inputs, jacs, f"jacfwd_{graph.name}"))
+
+
+@traced("jacrev")
+def jacrev(graph: Graph, argnums: int | Sequence[int] = 0) -> Graph:
+    """Outputs: d out / d arg for each argnum, shaped out.shape + arg.shape."""
+    _single_output(graph, "jacrev")
+    nums = normalize_argnums(graph, argnums, "jacrev")
+    b = Builder(origin="cotangent")
+    inputs = _fresh_inputs(graph)
+    v = vjp(graph, wrt_mask(graph, nums))
+    value, *residuals = inline(b, v.primal, inputs)
+    basis = _basis(b, value)
+    jacs = []
+    for k, a in enumerate(nums):
+        one = cleanup(Graph(v.backward.inputs, v.backward.nodes, [v.backward.outputs[k]], v.backward.name))
+        stacked = _batched_over_basis(b, one, residuals, basis)
+        # row k of the basis is output element k: (M, *arg.shape) is already output-major
+        jacs.append(b.reshape(stacked, shape=tuple(value.shape) + tuple(inputs[a].shape)))
+    return cleanup(b.graph(inputs, jacs, f"jacrev_{graph.name}"))
+
+
+@traced("hessian")
+def hessian(graph: Graph, argnums: int | Sequence[int] = 0) -> Graph:
+    nums = normalize_argnums(graph, argnums, "hessian")
+    if len(nums) != 1:
+        raise TransformError("hessian: give a single argnum")
+    return jacfwd(jacrev(graph, nums), nums)
+
+
+__all__ = [
+    "VJP", "vjp", "grad", "value_and_grad", "jacfwd", "jacrev", "hessian", "jvp", "linearize",
+    "normalize_argnums",
+]

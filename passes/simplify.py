@@ -1,0 +1,209 @@
+"""Algebraic simplification and constant folding, as a pattern rewriter.
+
+Patterns are indexed by primitive: `pattern(b, facts, *inputs, **params) -> Value | None`. A
+pattern sees the node's (already rewritten) inputs and may return a replacement value,
+emitting new nodes into `b` if it needs them; `None` means "no match", and the node is
+kept. Patterns are plain functions in `simplify_rules`, composable by name:
+`simplify(g, only={"identities"})`.
+
+What the AD passes leave behind and this removes: `x*1`, `x+0`, `x-0`, `x/1`,
+`neg(neg(x))`, converts/reshapes/broadcasts/transposes that change nothing, a transpose
+of a transpose, a reshape of a reshape, and `reduce_sum(broadcast(x))` over exactly the
+broadcast dims (becomes `x * size`). Scalar constant arithmetic is folded.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ddc.ir import Builder, Graph, Node, Value
+from ddc.ir.dims import Sym
+
+from .util import traced
+
+Pattern = Callable[..., "Value | None"]
+simplify_rules: dict[str, list[tuple[str, Pattern]]] = {}
+
+
+def pattern(group: str, *prims: str):
+    def register(fn: Pattern) -> Pattern:
+        for p in prims:
+            simplify_rules.setdefault(p, []).append((group, fn))
+        return fn
+
+    return register
+
+
+class Facts:
+    """What the rewriter knows about values it has emitted: their defining node."""
+
+    def __init__(self):
+        self.producer: dict[int, Node] = {}
+
+    def node(self, v: Value) -> Node | None:
+        return self.producer.get(v.id)
+
+    def splat(self, v: Value):
+        """The scalar a value is made of (constant, or a broadcast/convert of one), or None."""
+        n = self.node(v)
+        while n is not None and n.prim.name in ("broadcast_in_dim", "convert", "reshape"):
+            n = self.node(n.inputs[0])
+        if n is None or n.prim.name != "constant" or isinstance(n.params["value"], Sym):
+            return None
+        return n.params["value"]
+
+
+def _is(facts: Facts, v: Value, value) -> bool:
+    c = facts.splat(v)
+    return c is not None and not isinstance(c, bool) and c == value
+
+
+# -- identities ----------------------------------------------------------------------------
+
+@pattern("identities", "add")
+def _add_zero(b, facts, x, y):
+    if _is(facts, y, 0):
+        return x
+    if _is(facts, x, 0):
+        return y
+    return None
+
+
+@pattern("identities", "sub")
+def _sub_zero(b, facts, x, y):
+    if _is(facts, y, 0):
+        return x
+    if _is(facts, x, 0):
+        return b.neg(y)
+    return None
+
+
+@pattern("identities", "mul")
+def _mul_one(b, facts, x, y):
+    if _is(facts, y, 1):
+        return x
+    if _is(facts, x, 1):
+        return y
+    return None
+
+
+@pattern("identities", "div")
+def _div_one(b, facts, x, y):
+    return x if _is(facts, y, 1) else None
+
+
+@pattern("identities", "neg")
+def _neg_neg(b, facts, x):
+    n = facts.node(x)
+    return n.inputs[0] if n is not None and n.prim.name == "neg" else None
+
+
+@pattern("identities", "convert")
+def _convert_same(b, facts, x, dtype):
+    return x if x.dtype == dtype else None
+
+
+@pattern("identities", "reshape")
+def _reshape(b, facts, x, shape):
+    if tuple(x.shape) == tuple(shape):
+        return x
+    n = facts.node(x)
+    if n is not None and n.prim.name == "reshape":
+        return b.reshape(n.inputs[0], shape=shape)
+    return None
+
+
+@pattern("identities", "broadcast_in_dim")
+def _broadcast_same(b, facts, x, shape, broadcast_dimensions):
+    if tuple(x.shape) == tuple(shape) and tuple(broadcast_dimensions) == tuple(range(x.ndim)):
+        return x
+    return None
+
+
+@pattern("identities", "transpose")
+def _transpose(b, facts, x, permutation):
+    if tuple(permutation) == tuple(range(x.ndim)):
+        return x
+    n = facts.node(x)
+    if n is not None and n.prim.name == "transpose":
+        inner = n.params["permutation"]
+        return b.transpose(n.inputs[0], permutation=tuple(inner[p] for p in permutation))
+    return None
+
+
+@pattern("identities", "reduce_sum")
+def _sum_of_broadcast(b, facts, x, axes):
+    """sum(broadcast(y)) over exactly the new dims is y times their sizes."""
+    if not axes:
+        return x
+    n = facts.node(x)
+    if n is None or n.prim.name != "broadcast_in_dim":
+        return None
+    y, bdims = n.inputs[0], n.params["broadcast_dimensions"]
+    new_dims = tuple(i for i in range(x.ndim) if i not in bdims)
+    if sorted(axes) != list(new_dims) or not y.dtype.is_float:
+        return None
+    count = 1
+    for a in axes:
+        count = count * x.shape[a]
+    return b.mul(y, b.full(count, y.type))
+
+
+# -- constant folding ----------------------------------------------------------------------
+
+_FOLD = {
+    "neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p, "tanh": np.tanh,
+    "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos, "abs": np.abs, "sign": np.sign,
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "max": np.maximum,
+    "min": np.minimum, "pow": np.power,
+    "div": lambda x, y: np.divide(x, y) if x.dtype.kind == "f" else np.floor_divide(x, y),
+}
+
+
+def _fold(name):
+    def fold(b, facts, *xs):
+        values = [facts.splat(x) for x in xs]
+        if any(v is None for v in values) or any(x.shape for x in xs):
+            return None
+        if name == "div" and not xs[0].dtype.is_float:
+            return None  # integer division semantics: leave to the runtime
+        arrays = [np.asarray(v, dtype=xs[0].dtype.np) for v in values]
+        with np.errstate(all="ignore"):
+            result = _FOLD[name](*arrays)
+        return b.scalar(result.item(), xs[0].dtype)
+
+    return fold
+
+
+for _name in _FOLD:
+    pattern("fold", _name)(_fold(_name))
+
+
+# -- the pass ------------------------------------------------------------------------------
+
+@traced("simplify")
+def simplify(graph: Graph, only: set[str] | None = None) -> Graph:
+    facts = Facts()
+    b = Builder()
+    env: dict[int, Value] = {}
+    for node in graph.nodes:
+        b.span = node.span
+        inputs = [env.get(v.id, v) for v in node.inputs]
+        replacement = None
+        for group, fn in simplify_rules.get(node.prim.name, ()):
+            if only is None or group in only:
+                start = len(b.nodes)
+                replacement = fn(b, facts, *inputs, **node.params)
+                for new in b.nodes[start:]:
+                    facts.producer[new.out.id] = new
+                if replacement is not None:
+                    break
+        if replacement is not None and replacement.type == node.out.type:
+            env[node.out.id] = replacement
+            continue
+        fresh = Node(node.prim, inputs, node.params, node.out, node.span)
+        b.nodes.append(fresh)
+        facts.producer[node.out.id] = fresh
+    outputs = [env.get(v.id, v) for v in graph.outputs]
+    return b.graph(graph.inputs, outputs, graph.name)
