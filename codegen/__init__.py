@@ -1,0 +1,20 @@
+"""Backends: `compile_graph(graph, backend)` -> a callable with `.source`.
+
+numpy (`codegen/numpy.py`) runs anywhere; triton (`codegen/triton.py`) emits fused GPU
+kernels and, without a GPU, runs them under TRITON_INTERPRET=1.
+"""
+from __future__ import annotations
+
+BACKENDS = ("numpy", "triton")
+
+
+def compile_graph(graph, backend: str = "numpy"):
+    if backend == "numpy":
+        from . import numpy as numpy_backend
+
+        return numpy_backend.compile(graph)
+    if backend == "triton":
+        from . import triton as triton_backend
+
+        return triton_backend.compile(graph)
+    raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")

@@ -1,5 +1,22 @@
-"""ddc: a compiler for differentiable programs."""
+"""ddc: a compiler for differentiable programs.
+
+    m = ddc.load("model.dd")
+    loss = m.loss(W, x, y)
+    g = ddc.grad(m.loss)(W, x, y)
+"""
 from .errors import (  # noqa: F401  (first: every subpackage imports these)
     CallError, DDError, DDImportError, DDNameError, DDSyntaxError, DDTypeError, IRError,
     NumericsError, Span, TransformError,
 )
+from .function import Function  # noqa: E402
+from .api import (  # noqa: E402
+    Module, grad, hessian, jacfwd, jacrev, jit, jvp, linearize, load, loads, value_and_grad,
+    vjp, vmap,
+)
+
+__all__ = [
+    "CallError", "DDError", "DDImportError", "DDNameError", "DDSyntaxError", "DDTypeError",
+    "IRError", "NumericsError", "Span", "TransformError", "Function", "Module", "grad",
+    "hessian", "jacfwd", "jacrev", "jit", "jvp", "linearize", "load", "loads",
+    "value_and_grad", "vjp", "vmap",
+]

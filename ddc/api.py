@@ -1,0 +1,131 @@
+"""The Python API, mirroring JAX: `load`, `loads`, `grad`, `value_and_grad`, `jvp`,
+`linearize`, `vjp`, `jacfwd`, `jacrev`, `hessian`, `vmap`, `jit`.
+
+Every transform returns a `Function` (so `grad(grad(f))` works and has `.ir` and
+`.source`); `jvp`, `linearize` and `vjp` evaluate at the given primals, as JAX's do.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from ddc import dsl
+from ddc.passes import autodiff
+from ddc.passes.jvp import jvp as jvp_pass
+from ddc.passes.linearize import linearize as linearize_pass
+
+from .function import BoundFunction, Function, graph_function
+
+
+class Module:
+    """A loaded `.dd` file: its functions are attributes (`m.loss(W, x, y)`)."""
+
+    def __init__(self, parsed: "dsl.Module"):
+        self.path = parsed.path
+        self.functions: dict[str, Function] = {
+            name: Function(name, fdef.lower, [p.name for p in fdef.params],
+                           [p.type.dtype == "float" for p in fdef.params], fdef.span)
+            for name, fdef in parsed.functions.items()
+        }
+        self.definitions = parsed.functions
+
+    def __getattr__(self, name: str) -> Function:
+        functions = self.__dict__.get("functions", {})
+        if name in functions:
+            return functions[name]
+        raise AttributeError(f"module {self.path} has no function {name!r}; "
+                             f"it has: {', '.join(functions) or 'none'}")
+
+    def __dir__(self):
+        return list(super().__dir__()) + list(self.functions)
+
+    def __repr__(self) -> str:
+        return f"<ddc.Module {self.path}: {', '.join(self.functions)}>"
+
+
+def load(path: str | Path) -> Module:
+    return Module(dsl.load(path))
+
+
+def loads(source: str, name: str = "<string>") -> Module:
+    return Module(dsl.loads(source, name=name))
+
+
+def _name(argnums) -> str:
+    return "" if argnums == 0 else "_" + "_".join(str(a) for a in (argnums if isinstance(argnums, tuple) else (argnums,)))
+
+
+def grad(f: Function, argnums: int | Sequence[int] = 0) -> Function:
+    return f.derive(f"grad{_name(argnums)}_{f.name}", lambda dt: autodiff.grad(f.graph_for(dt), argnums))
+
+
+def value_and_grad(f: Function, argnums: int | Sequence[int] = 0) -> Function:
+    return f.derive(f"value_and_grad{_name(argnums)}_{f.name}",
+                    lambda dt: autodiff.value_and_grad(f.graph_for(dt), argnums))
+
+
+def jacfwd(f: Function, argnums: int | Sequence[int] = 0) -> Function:
+    return f.derive(f"jacfwd_{f.name}", lambda dt: autodiff.jacfwd(f.graph_for(dt), argnums))
+
+
+def jacrev(f: Function, argnums: int | Sequence[int] = 0) -> Function:
+    return f.derive(f"jacrev_{f.name}", lambda dt: autodiff.jacrev(f.graph_for(dt), argnums))
+
+
+def hessian(f: Function, argnums: int = 0) -> Function:
+    return f.derive(f"hessian_{f.name}", lambda dt: autodiff.hessian(f.graph_for(dt), argnums))
+
+
+def vmap(f: Function, in_axes=0, out_axes=0) -> Function:
+    from ddc.passes.vmap import vmap as vmap_pass
+
+    n = len(f.param_names)
+    axes = tuple(in_axes) if isinstance(in_axes, (tuple, list)) else (in_axes,) * n
+
+    def build(dt):
+        g = f.graph_for(dt)
+        outs = tuple(out_axes) if isinstance(out_axes, (tuple, list)) else (out_axes,) * len(g.outputs)
+        return vmap_pass(g, axes, outs)
+
+    return f.derive(f"vmap_{f.name}", build)
+
+
+def jit(f: Function, backend: str = "numpy") -> Function:
+    """The same function, compiled for `backend` ("numpy" or "triton")."""
+    return f.with_backend(backend)
+
+
+def _unwrap(outs):
+    return outs[0] if isinstance(outs, tuple) and len(outs) == 1 else outs
+
+
+def _as_tuple(x) -> tuple:
+    return x if isinstance(x, tuple) else (x,)
+
+
+def jvp(f: Function, primals: Sequence, tangents: Sequence):
+    """(f(primals), J·tangents). Tangents are given for the float arguments, in order."""
+    primals = tuple(primals)
+    g = jvp_pass(f.graph_for(f.bind_dtype(primals)))
+    outs = _as_tuple(graph_function(f"jvp_{f.name}", g, f.span, f.backend)(*primals, *tangents))
+    n_tangents = len(g.outputs) - len(f.graph_for(f.bind_dtype(primals)).outputs)
+    return _unwrap(outs[:-n_tangents or None]), _unwrap(outs[len(outs) - n_tangents:])
+
+
+def _split(f: Function, primal_graph, num_outputs: int, primals):
+    outs = _as_tuple(graph_function(f"primal_{f.name}", primal_graph, f.span, f.backend)(*primals))
+    return _unwrap(outs[:num_outputs]), outs[num_outputs:]
+
+
+def linearize(f: Function, *primals):
+    """(f(primals), f_jvp) where f_jvp(*tangents) = J·tangents, reusing saved residuals."""
+    lin = linearize_pass(f.graph_for(f.bind_dtype(primals)))
+    value, residuals = _split(f, lin.primal, lin.num_outputs, primals)
+    return value, BoundFunction(graph_function(f"jvp_{f.name}", lin.linear, f.span, f.backend), residuals)
+
+
+def vjp(f: Function, *primals):
+    """(f(primals), f_vjp) where f_vjp(*cotangents) gives one cotangent per float argument."""
+    v = autodiff.vjp(f.graph_for(f.bind_dtype(primals)))
+    value, residuals = _split(f, v.primal, v.num_outputs, primals)
+    return value, BoundFunction(graph_function(f"vjp_{f.name}", v.backward, f.span, f.backend), residuals)
