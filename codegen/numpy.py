@@ -1,0 +1,425 @@
+"""The numpy backend: an `ir.Graph` becomes a readable Python function, compiled and cached.
+
+The generated function checks its arguments and binds the symbolic dims (`numpy_args`),
+then runs one statement per node, each written by the node's entry in `numpy_rules`:
+
+    def mlp_0(x_1, W1_2, b1_3):
+        ...argument checks...
+        t_6 = x_1 @ W1_2  # f32[b_4,h_5]
+        t_7 = np.broadcast_to(b1_3, (b_4, h_5))  # f32[b_4,h_5]
+        t_8 = t_6 + t_7  # f32[b_4,h_5]
+        del t_6, t_7
+        ...
+        return h1_10
+
+Every identifier is minted by `naming.Minter`, so no text from a `.dd` file reaches the
+source except as re-minted identifiers, numbers re-emitted from parsed values, and labels
+in error messages emitted with `repr`. Helpers that take more than one numpy call live in
+`numpy_runtime`, which exported modules embed verbatim.
+"""
+from __future__ import annotations
+
+import builtins
+import functools
+import hashlib
+import keyword
+import linecache
+import math
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ddc.errors import IRError
+from ddc.ir import PRIMITIVES, dims as D
+from ddc.ir.core import Graph, Node
+from ddc.ir.dtypes import DType
+from ddc.ir.types import TensorType
+from ddc.ir.verify import verify
+
+from . import numpy_runtime
+from .naming import Minter
+from .numpy_args import DimBinder, dtype_ref, prologue
+
+
+# -- what a rule sees ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Site:
+    """What a rule knows about its node besides the input names and the params."""
+
+    in_types: tuple[TensorType, ...]
+    out: TensorType
+    dims: DimBinder
+
+    def dim(self, d: D.Dim) -> str:
+        return self.dims.expr(d)
+
+    def shape(self, shape) -> str:
+        return tuple_text(self.dim(d) for d in shape)
+
+
+def tuple_text(items) -> str:
+    items = [str(x) for x in items]
+    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+
+
+def axis_text(axes) -> str:
+    return str(axes[0]) if len(axes) == 1 else tuple_text(axes)
+
+
+_SCALAR_TYPES = {"bool": "np.bool_", "i32": "np.int32", "i64": "np.int64",
+                 "f32": "np.float32", "f64": "np.float64"}
+
+
+def literal(value, dtype: DType, site: Site) -> str:
+    """A scalar as source: re-emitted from the parsed number (or the dim's runtime size)."""
+    if isinstance(value, D.Sym):
+        return site.dim(value)
+    if dtype.is_bool:
+        return repr(bool(value))
+    if dtype.is_int:
+        info = np.iinfo(dtype.np)
+        if not info.min <= int(value) <= info.max:
+            raise IRError(f"constant {int(value)} does not fit {dtype}")
+        return repr(int(value))
+    x = float(value)
+    if math.isnan(x):
+        return "np.nan"
+    if math.isinf(x):
+        return "np.inf" if x > 0 else "-np.inf"
+    return repr(x)
+
+
+def expand(x: str, positions, ndim: int) -> str:
+    """`x` indexed with `None` so that its axes sit at `positions` of an `ndim`-d result;
+    numpy broadcasting aligns trailing axes by itself, so those need nothing."""
+    positions = list(positions)
+    if positions == list(range(ndim - len(positions), ndim)):
+        return x
+    index = [":" if i in positions else "None" for i in range(positions[0], ndim)]
+    while index[-1] == ":":
+        index.pop()
+    return f"{x}[{', '.join(index)}]"
+
+
+# -- the rule table: one function per primitive, each returning one expression -------------
+
+def _call(fn: str):
+    return lambda site, *args: f"{fn}({', '.join(args)})"
+
+
+def _infix(op: str):
+    return lambda site, x, y: f"{x} {op} {y}"
+
+
+def _div(site, x, y):
+    return f"{x} / {y}" if site.out.dtype.is_float else f"int_div({x}, {y})"
+
+
+_COMPARE_OPS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!="}
+
+
+def _compare(site, x, y, direction):
+    return f"{x} {_COMPARE_OPS[direction]} {y}"
+
+
+def _convert(site, x, dtype):
+    return f"{x}.astype({dtype_ref(dtype)})"
+
+
+def _broadcast_in_dim(site, x, shape, broadcast_dimensions):
+    return f"np.broadcast_to({expand(x, broadcast_dimensions, len(shape))}, {site.shape(shape)})"
+
+
+def _reshape(site, x, shape):
+    return f"{x}.reshape({site.shape(shape)})"
+
+
+def _transpose(site, x, permutation):
+    if tuple(permutation) == (1, 0):
+        return f"{x}.T"
+    return f"{x}.transpose({tuple_text(permutation)})"
+
+
+def _reduce_sum(site, x, axes):
+    # numpy sums small ints in the platform int; the IR keeps the operand's dtype
+    dtype = f", dtype={dtype_ref(site.out.dtype)}" if site.out.dtype.is_int else ""
+    return f"np.sum({x}, axis={axis_text(axes)}{dtype})"
+
+
+def _lowest(dtype: DType) -> str:
+    if dtype.is_float:
+        return "-np.inf"
+    if dtype.is_bool:
+        return "False"
+    return str(np.iinfo(dtype.np).min)
+
+
+def _reduce_max(site, x, axes):
+    # `initial` makes the max of an empty axis the dtype's lowest value, as in lax
+    return f"np.max({x}, axis={axis_text(axes)}, initial={_lowest(site.out.dtype)})"
+
+
+def _moved(x: str, order) -> str:
+    order = tuple(order)
+    return x if order == tuple(range(len(order))) else f"{x}.transpose({tuple_text(order)})"
+
+
+def _dot_general(site, x, y, contract, batch):
+    """The cheapest correct numpy form: `@` for vectors and matrices (transposed views are
+    free), `tensordot` (one BLAS call after reshaping) without batch dims, batched
+    `np.matmul` with one free dim per side, and einsum for everything else."""
+    (lc, rc), (lb, rb) = contract, batch
+    lhs, rhs = site.in_types
+    lfree = [i for i in range(lhs.ndim) if i not in lc and i not in lb]
+    rfree = [i for i in range(rhs.ndim) if i not in rc and i not in rb]
+    if not lb and len(lc) == 1 and lhs.ndim <= 2 and rhs.ndim <= 2:
+        left = f"{x}.T" if lhs.ndim == 2 and lc[0] == 0 else x
+        right = f"{y}.T" if rhs.ndim == 2 and rc[0] == 1 else y
+        return f"{left} @ {right}"
+    if not lb:
+        return f"np.tensordot({x}, {y}, axes=({tuple_text(lc)}, {tuple_text(rc)}))"
+    if len(lc) == 1 and len(lfree) == 1 and len(rfree) == 1:
+        return f"np.matmul({_moved(x, [*lb, *lfree, *lc])}, {_moved(y, [*rb, *rc, *rfree])})"
+    return _einsum(x, y, lhs.ndim, rhs.ndim, lc, rc, lb, rb, lfree, rfree)
+
+
+def _einsum(x, y, lrank, rrank, lc, rc, lb, rb, lfree, rfree):
+    letters = iter(string.ascii_letters)
+    left, right = [""] * lrank, [""] * rrank
+    for a, b in [*zip(lb, rb), *zip(lc, rc)]:
+        left[a] = right[b] = next(letters)
+    for i in lfree:
+        left[i] = next(letters)
+    for i in rfree:
+        right[i] = next(letters)
+    out = [left[i] for i in lb] + [left[i] for i in lfree] + [right[i] for i in rfree]
+    spec = f"{''.join(left)},{''.join(right)}->{''.join(out)}"
+    return f"np.einsum({spec!r}, {x}, {y}, optimize=False)"
+
+
+def _slice(site, x, start, limit, stride):
+    (t,) = site.in_types
+    parts = []
+    for d, lo, hi, k in zip(t.shape, start, limit, stride):
+        part = f"{'' if lo == 0 else site.dim(lo)}:{'' if hi == d else site.dim(hi)}"
+        parts.append(part if k == 1 else f"{part}:{k}")
+    while len(parts) > 1 and parts[-1] == ":":
+        parts.pop()
+    return f"{x}[{', '.join(parts) or '()'}]"
+
+
+def _pad(site, x, low, high, interior):
+    negative = any(isinstance(p, int) and p < 0 for p in (*low, *high))
+    if not low or any(interior) or negative:
+        return (f"pad({x}, {site.shape(low)}, {site.shape(high)}, {tuple_text(interior)})")
+    widths = tuple_text(f"({site.dim(lo)}, {site.dim(hi)})" for lo, hi in zip(low, high))
+    return f"np.pad({x}, {widths})"
+
+
+def _concatenate(site, *xs, axis):
+    return f"np.concatenate({tuple_text(xs)}, axis={axis})"
+
+
+def _gather(site, x, idx, axis, batch_dims):
+    if batch_dims == 0:
+        return f"np.take({x}, {idx}, axis={axis})"
+    return f"gather({x}, {idx}, axis={axis}, batch_dims={batch_dims})"
+
+
+def _scatter_add(site, updates, idx, axis, batch_dims, shape):
+    return (f"scatter_add({updates}, {idx}, axis={axis}, batch_dims={batch_dims}, "
+            f"shape={site.shape(shape)})")
+
+
+def _iota(site, shape, dimension, dtype):
+    line = f"np.arange({site.dim(shape[dimension])}, dtype={dtype_ref(dtype)})"
+    if len(shape) == 1:
+        return line
+    return f"np.broadcast_to({expand(line, [dimension], len(shape))}, {site.shape(shape)})"
+
+
+def _constant(site, value, dtype):
+    return f"{_SCALAR_TYPES[dtype.name]}({literal(value, dtype, site)})"
+
+
+numpy_rules: dict[str, Callable[..., str]] = {
+    "neg": lambda site, x: f"-{x}",
+    "abs": _call("np.abs"),
+    "sign": _call("np.sign"),
+    "exp": _call("np.exp"),
+    "log": _call("np.log"),
+    "log1p": _call("np.log1p"),
+    "tanh": _call("np.tanh"),
+    "logistic": _call("logistic"),
+    "sqrt": _call("np.sqrt"),
+    "sin": _call("np.sin"),
+    "cos": _call("np.cos"),
+    "add": _infix("+"),
+    "sub": _infix("-"),
+    "mul": _infix("*"),
+    "div": _div,
+    "pow": _infix("**"),
+    "max": _call("np.maximum"),
+    "min": _call("np.minimum"),
+    "compare": _compare,
+    "select": _call("np.where"),
+    "convert": _convert,
+    "stop_gradient": lambda site, x: x,
+    "broadcast_in_dim": _broadcast_in_dim,
+    "reshape": _reshape,
+    "transpose": _transpose,
+    "reduce_sum": _reduce_sum,
+    "reduce_max": _reduce_max,
+    "dot_general": _dot_general,
+    "slice": _slice,
+    "pad": _pad,
+    "concatenate": _concatenate,
+    "gather": _gather,
+    "scatter_add": _scatter_add,
+    "iota": _iota,
+    "constant": _constant,
+}
+
+# Results that may share memory with their first input, and read-only broadcast views:
+# an output that is (a view of) an argument, or a broadcast, is copied before returning.
+VIEWS = {"stop_gradient", "reshape", "transpose", "slice"}
+BROADCASTS = {"broadcast_in_dim", "iota"}
+
+
+# -- the function --------------------------------------------------------------------------
+
+def _dying_after(graph: Graph) -> dict[int, list]:
+    """Node index -> the non-scalar temporaries whose last use is that node (to `del`)."""
+    last: dict[int, int] = {}
+    values = {}
+    for i, n in enumerate(graph.nodes):
+        last[n.out.id] = i
+        values[n.out.id] = n.out
+        for v in n.inputs:
+            if v.id in last:
+                last[v.id] = i
+    kept = {v.id for v in graph.outputs}
+    dying: dict[int, list] = {}
+    for vid, i in last.items():
+        if vid not in kept and values[vid].ndim > 0:
+            dying.setdefault(i, []).append(values[vid])
+    return dying
+
+
+def _statement(node: Node, names: dict[int, str], dims: DimBinder) -> str:
+    if node.prim.name not in numpy_rules:
+        raise IRError(f"the numpy backend has no rule for {node.prim.name}")
+    site = Site(tuple(v.type for v in node.inputs), node.out.type, dims)
+    expr = numpy_rules[node.prim.name](site, *(names[v.id] for v in node.inputs), **node.params)
+    kind = f"{node.out.dtype}[{','.join(dims.expr(d) for d in node.out.shape)}]"
+    return f"{names[node.out.id]} = {expr}  # {kind}"
+
+
+def _return(graph: Graph, names: dict[int, str], bases: dict[int, object]) -> str:
+    """Outputs are fresh arrays: copy an argument, a view of one, a broadcast, or a second
+    output sharing memory with an earlier one; make numpy scalars 0-d arrays."""
+    claimed: set = set()
+    items = []
+    for v in graph.outputs:
+        base = bases[v.id]
+        if base in ("argument", "broadcast") or base in claimed:
+            items.append(f"np.array({names[v.id]})")
+        else:
+            claimed.add(base)
+            items.append(f"np.asarray({names[v.id]})" if v.ndim == 0 else names[v.id])
+    if len(items) == 1:
+        return f"return {items[0]}"
+    return f"return {', '.join(items)}" if items else "return ()"
+
+
+def function_source(graph: Graph, name: str | None = None) -> str:
+    """The Python source of one function computing `graph`; deterministic.
+
+    Named `name` when given (the caller validates it), else a name minted from the graph's.
+    """
+    verify(graph)
+    mint = Minter()
+    fname = mint(graph.name, "f")
+    params = [mint(v.name, "arg") for v in graph.inputs]
+    dims = DimBinder(mint)
+    body = prologue(graph.inputs, params, dims)
+    names = {v.id: p for v, p in zip(graph.inputs, params)}
+    bases: dict[int, object] = {v.id: "argument" for v in graph.inputs}
+    dying = _dying_after(graph)
+    for i, node in enumerate(graph.nodes):
+        names[node.out.id] = mint(node.out.name)
+        body.append(_statement(node, names, dims))
+        if node.prim.name in VIEWS:
+            bases[node.out.id] = bases[node.inputs[0].id]
+        else:
+            bases[node.out.id] = "broadcast" if node.prim.name in BROADCASTS else node.out.id
+        if i in dying:
+            body.append("del " + ", ".join(names[v.id] for v in dying[i]))
+    body.append(_return(graph, names, bases))
+    lines = [f"def {name or fname}({', '.join(params)}):"] + [f"    {line}" for line in body]
+    return "\n".join(lines) + "\n"
+
+
+# -- compiling and exporting ---------------------------------------------------------------
+
+_RUNTIME_NAMES = {k: v for k, v in vars(numpy_runtime).items() if not k.startswith("__")}
+
+
+@functools.lru_cache(maxsize=256)
+def _load(source: str) -> Callable:
+    """Run the source of one function in a namespace holding numpy and the runtime helpers.
+
+    Keyed by the source text, so an identical graph compiles once and a changed one can
+    never reuse stale code. The text goes into `linecache` so tracebacks show its lines.
+    """
+    digest = hashlib.sha256(source.encode()).hexdigest()[:12]
+    filename = f"<ddc-numpy-{digest}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = dict(_RUNTIME_NAMES)
+    exec(builtins.compile(source, filename, "exec"), namespace)
+    (fn,) = (v for k, v in namespace.items() if k not in _RUNTIME_NAMES and callable(v))
+    return fn
+
+
+class NumpyFunction:
+    """A graph compiled to numpy. Call it with arrays (or Python numbers and lists);
+    `.source` is the Python it runs, `.graph` the graph it came from."""
+
+    def __init__(self, graph: Graph, source: str, fn: Callable):
+        self.graph = graph
+        self.source = source
+        self._fn = fn
+        self._arity = len(graph.inputs)
+
+    def __call__(self, *args):
+        if len(args) != self._arity:
+            raise numpy_runtime.ArgumentError(
+                f"{self.graph.name} takes {self._arity} arguments, got {len(args)}")
+        return self._fn(*args)
+
+    def __repr__(self) -> str:
+        return f"<NumpyFunction {self.graph.name}>"
+
+
+def compile(graph: Graph) -> NumpyFunction:
+    source = function_source(graph)
+    return NumpyFunction(graph, source, _load(source))
+
+
+_RUNTIME_SOURCE = Path(numpy_runtime.__file__).read_text()
+
+
+def module_source(graph: Graph, name: str) -> str:
+    """A standalone module, needing numpy alone, that defines the function `name`."""
+    taken = set(dir(builtins)) | set(_RUNTIME_NAMES)
+    if (not isinstance(name, str) or not name.isascii() or not name.isidentifier()
+            or keyword.iskeyword(name) or name in taken or name.startswith("__")):
+        raise ValueError(
+            f"{name!r} cannot name the exported function: use an ASCII identifier that is "
+            f"not a keyword, a builtin, a dunder, or a name the module defines")
+    return (f"# Generated by ddc: {name}(...) computes a compiled graph with numpy alone.\n"
+            f"{_RUNTIME_SOURCE}\n\n{function_source(graph, name)}")

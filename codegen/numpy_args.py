@@ -1,0 +1,117 @@
+"""The prologue of a generated numpy function: check every argument and bind the dims.
+
+For each parameter the generated code inlines the cheap test (an ndarray of the declared
+dtype and rank) and calls `check_array` from the runtime only when it fails, which either
+converts Python numbers and lists or raises an `ArgumentError`. Each symbolic dim name is
+bound from the first parameter axis that is exactly that name; later axes with the same
+name, static sizes and compound sizes (`n-1`) are compared against it:
+
+    if type(W1_1) is not np.ndarray or W1_1.dtype != f32 or W1_1.ndim != 2:
+        W1_1 = check_array(W1_1, f32, 2, 'parameter W1', 'f32[d,h]')
+    if W1_1.shape[0] != d_4:
+        raise dim_error('parameter W1', 0, W1_1.shape[0], 'd', d_4, 'parameter x')
+    h_5 = W1_1.shape[1]
+
+Messages quote DSL names only through `naming.label` and `repr`.
+"""
+from __future__ import annotations
+
+from ddc.errors import IRError
+from ddc.ir import dims as D
+from ddc.ir.core import Value
+from ddc.ir.dtypes import DType
+from ddc.ir.types import TensorType
+
+from .naming import Minter, label, stem
+
+# The runtime's dtype objects (`numpy_runtime.f32`, ...), by ddc dtype name.
+_DTYPE_REFS = {"bool": "bool_", "i32": "i32", "i64": "i64", "f32": "f32", "f64": "f64"}
+
+
+def dtype_ref(dtype: DType) -> str:
+    return _DTYPE_REFS[dtype.name]
+
+
+def plain_name(d: D.Dim) -> str | None:
+    """The dim's name when the dim is just a name (`n`, not `n-1` or `2*n`)."""
+    if isinstance(d, D.Sym) and len(d.terms) == 1:
+        (mono, coeff), = d.terms
+        if coeff == 1 and len(mono) == 1:
+            return mono[0]
+    return None
+
+
+def describe(v: Value, index: int) -> str:
+    """How messages refer to a parameter: by its DSL name, else by position."""
+    name = label(v.name, "")
+    return f"parameter {name}" if name else f"argument {index}"
+
+
+class DimBinder:
+    """The identifiers bound to dim names at call time, and who bound each one."""
+
+    def __init__(self, mint: Minter):
+        self.mint = mint
+        self.idents: dict[str, str] = {}
+        self.binders: dict[str, str] = {}
+
+    def bind(self, name: str, binder: str) -> str:
+        self.idents[name] = self.mint(name, "dim")
+        self.binders[name] = binder
+        return self.idents[name]
+
+    def ident(self, name: str) -> str:
+        if name not in self.idents:
+            raise IRError(f"dim {name} is not the size of any parameter axis, "
+                          f"so it cannot be known at call time")
+        return self.idents[name]
+
+    def expr(self, d: D.Dim) -> str:
+        """The dim as a Python expression over the bound identifiers."""
+        return D.render(d, self.ident)
+
+    @staticmethod
+    def label(name: str) -> str:
+        return label(name, stem(name, "dim"))
+
+    def text(self, d: D.Dim) -> str:
+        """The dim as users wrote it, for messages."""
+        return D.render(d, self.label)
+
+    def declared(self, t: TensorType) -> str:
+        if not t.shape:
+            return t.dtype.name
+        return f"{t.dtype.name}[{','.join(self.text(d) for d in t.shape)}]"
+
+
+def prologue(inputs: list[Value], params: list[str], dims: DimBinder) -> list[str]:
+    """Lines that check each argument and bind every dim name they determine."""
+    lines: list[str] = []
+    compound: list[tuple[str, str, int, D.Dim]] = []  # checked once every name is bound
+    for index, (v, p) in enumerate(zip(inputs, params)):
+        who = describe(v, index)
+        dt = dtype_ref(v.dtype)
+        lines += [
+            f"if type({p}) is not np.ndarray or {p}.dtype != {dt} or {p}.ndim != {v.ndim}:",
+            f"    {p} = check_array({p}, {dt}, {v.ndim}, {who!r}, {dims.declared(v.type)!r})",
+        ]
+        for axis, d in enumerate(v.shape):
+            size = f"{p}.shape[{axis}]"
+            name = plain_name(d)
+            if name is not None and name not in dims.idents:
+                lines.append(f"{dims.bind(name, who)} = {size}")
+            elif name is not None:
+                lines += [
+                    f"if {size} != {dims.ident(name)}:",
+                    f"    raise dim_error({who!r}, {axis}, {size}, {dims.label(name)!r}, "
+                    f"{dims.ident(name)}, {dims.binders[name]!r})",
+                ]
+            else:
+                compound.append((p, who, axis, d))
+    for p, who, axis, d in compound:
+        size = f"{p}.shape[{axis}]"
+        lines += [
+            f"if {size} != {dims.expr(d)}:",
+            f"    raise size_error({who!r}, {axis}, {size}, {dims.text(d)!r}, {dims.expr(d)})",
+        ]
+    return lines

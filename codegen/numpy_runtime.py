@@ -1,0 +1,122 @@
+"""Helpers called by code that ddc's numpy backend generates.
+
+This file is copied verbatim into every exported module (`ddc compile ... -o f.py`), so it
+needs numpy alone. None of its top-level names ends in `_<digits>`, the shape of every
+name the code generator mints, so generated names never shadow these.
+"""
+import numpy as np
+
+bool_ = np.dtype("bool")
+i32 = np.dtype("int32")
+i64 = np.dtype("int64")
+f32 = np.dtype("float32")
+f64 = np.dtype("float64")
+
+
+class ArgumentError(ValueError):
+    """An argument that does not match the compiled function's signature."""
+
+
+# -- argument checks: the generated code inlines the fast path and calls these otherwise --
+
+# The kinds of array a Python literal may become: ints fit int and float parameters.
+PYTHON_KINDS = {"b": "b", "i": "if", "f": "f"}
+
+
+def check_array(value, dtype, ndim, who, declared):
+    """Turn `value` into an array of `dtype` and rank `ndim`, or say what is wrong with it.
+
+    Python numbers and lists take the declared dtype when their kind fits (an int literal
+    for a float parameter is fine); arrays must already have it, as a silent cast to
+    another float dtype would change the numbers.
+    """
+    if isinstance(value, (bool, int, float, list, tuple)) and not isinstance(value, np.generic):
+        array = python_array(value, dtype, who, declared)
+    else:
+        array = np.asarray(value)
+    if array.dtype != dtype:
+        raise ArgumentError(
+            f"{who} expects {declared}, got a {array.dtype} array; "
+            f"cast it first, e.g. np.asarray(value, dtype=np.{dtype.name})"
+        )
+    if array.ndim != ndim:
+        raise ArgumentError(f"{who} expects {ndim} dims ({declared}), got shape {array.shape}")
+    return array
+
+
+def python_array(value, dtype, who, declared):
+    try:
+        inferred = np.asarray(value)
+    except ValueError as e:
+        raise ArgumentError(f"{who} expects {declared}, got a value numpy cannot read: {e}") from None
+    if inferred.size and dtype.kind not in PYTHON_KINDS.get(inferred.dtype.kind, ""):
+        raise ArgumentError(f"{who} expects {declared}, got Python values of dtype {inferred.dtype}")
+    try:
+        return np.asarray(value, dtype=dtype)
+    except OverflowError as e:
+        raise ArgumentError(f"{who} expects {declared}: {e}") from None
+
+
+def dim_error(who, axis, size, dim, bound, binder):
+    return ArgumentError(f"dim {dim} of {who} is {size}, but {binder} bound {dim} = {bound} (axis {axis})")
+
+
+def size_error(who, axis, size, declared_size, expected):
+    wanted = declared_size if declared_size == str(expected) else f"{declared_size} = {expected}"
+    return ArgumentError(f"dim {axis} of {who} is {size}, expected {wanted}")
+
+
+# -- primitives that are more than one numpy call ------------------------------------------
+
+def logistic(x):
+    """1 / (1 + exp(-x)), from exp(-|x|) so that no large |x| overflows."""
+    e = np.exp(-np.abs(x))
+    r = 1 / (1 + e)
+    return np.where(x >= 0, r, e * r)
+
+
+def int_div(x, y):
+    """Integer division rounding toward zero, as lax.div does (numpy's // rounds down)."""
+    q = x // y
+    return q + ((q < 0) & (q * y != x))
+
+
+def pad(x, low, high, interior):
+    """Zero padding as lax.pad does it: `interior` zeros between neighbours, then `low` and
+    `high` zeros at the ends, where a negative amount crops instead."""
+    x = np.asarray(x)
+    grown = [d + max(d - 1, 0) * k for d, k in zip(x.shape, interior)]
+    out = np.zeros([g + max(lo, 0) + max(hi, 0) for g, lo, hi in zip(grown, low, high)], x.dtype)
+    out[tuple(slice(max(lo, 0), max(lo, 0) + g, k + 1) for g, lo, k in zip(grown, low, interior))] = x
+    return out[tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, lo, hi in zip(out.shape, low, high))]
+
+
+def batched_index(idx, axis, batch_dims, n_middle):
+    """How gather and scatter_add address x: `np.moveaxis(x, axis, batch_dims)` indexed by
+    the returned tuple picks x[b, ..., idx[b], ...] for every batch position b, giving dims
+    batch + idx + middle + rest; `order` permutes those to x's order, batch + middle + idx
+    + rest (middle: the dims of x between the batch dims and `axis`)."""
+    grid = tuple(
+        np.arange(n).reshape((n,) + (1,) * (idx.ndim - 1 - j))
+        for j, n in enumerate(idx.shape[:batch_dims])
+    )
+    b, i, m = batch_dims, idx.ndim - batch_dims, n_middle
+    order = (*range(b), *range(b + i, b + i + m), *range(b, b + i))
+    return grid + (idx,), order
+
+
+def gather(x, idx, axis, batch_dims):
+    """`np.take(x, idx, axis)` mapped over the leading `batch_dims` dims of x and idx."""
+    index, order = batched_index(idx, axis, batch_dims, axis - batch_dims)
+    picked = np.moveaxis(x, axis, batch_dims)[index]
+    return picked.transpose(order + tuple(range(len(order), picked.ndim)))
+
+
+def scatter_add(updates, idx, axis, batch_dims, shape):
+    """The transpose of `gather` in x: zeros of `shape` with `updates` added at `idx`
+    (repeated indices add up)."""
+    out = np.zeros(shape, updates.dtype)
+    index, order = batched_index(idx, axis, batch_dims, axis - batch_dims)
+    order = order + tuple(range(len(order), updates.ndim))
+    np.add.at(np.moveaxis(out, axis, batch_dims), index, np.transpose(updates, np.argsort(order)))
+    return out
