@@ -21,7 +21,7 @@ def _run(graph: Graph, args):
     from ddc.codegen import compile_graph
 
     out = compile_graph(graph)(*args)
-    return [np.asarray(o, dtype=np.float64) for o in (out if isinstance(out, tuple) else (out,))]
+    return [np.asarray(o) for o in (out if isinstance(out, tuple) else (out,))]
 
 
 def _graph(f) -> Graph:
@@ -51,7 +51,7 @@ def check_jvp(graph: Graph, args: Sequence, rng, eps: float = EPS, rtol: float =
     def shifted(sign):
         moved = list(args)
         for i, t in zip(floats, tangents):
-            moved[i] = np.asarray(args[i], dtype=np.float64) + sign * eps * t
+            moved[i] = args[i] + sign * eps * t
         return [o for o, v in zip(_run(graph, moved), graph.outputs) if v.dtype.is_float]
 
     numeric = [(p - m) / (2 * eps) for p, m in zip(shifted(1), shifted(-1))]

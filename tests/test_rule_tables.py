@@ -1,0 +1,37 @@
+"""A primitive cannot be half-added: every table keyed by primitive covers the registry."""
+from __future__ import annotations
+
+import pytest
+
+from ddc.ir import PRIMITIVES
+
+from .cases import CASES
+
+
+def _tables():
+    from ddc.codegen.numpy import numpy_rules
+    from ddc.passes.jvp import jvp_rules
+    from ddc.passes.vmap import batch_rules
+
+    return {"jvp_rules": jvp_rules, "batch_rules": batch_rules, "numpy_rules": numpy_rules}
+
+
+@pytest.mark.parametrize("table", ["jvp_rules", "batch_rules", "numpy_rules"])
+def test_every_primitive_has_a_rule(table):
+    rules = _tables()[table]
+    missing = sorted(set(PRIMITIVES) - set(rules))
+    assert not missing, f"{table} lacks {missing}"
+    unknown = sorted(set(rules) - set(PRIMITIVES))
+    assert not unknown, f"{table} has rules for unregistered primitives {unknown}"
+
+
+def test_every_linear_primitive_has_a_transpose_rule():
+    from ddc.passes.transpose import transpose_rules
+
+    linear = {name for name, p in PRIMITIVES.items() if p.linear}
+    assert not sorted(linear - set(transpose_rules))
+    assert set(transpose_rules) <= linear, "transpose rules for non-linear primitives"
+
+
+def test_every_primitive_has_a_test_case():
+    assert not sorted(set(PRIMITIVES) - {c.prim for c in CASES})
