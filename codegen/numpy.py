@@ -53,6 +53,7 @@ class Site:
     in_types: tuple[TensorType, ...]
     out: TensorType
     dims: DimBinder
+    users_broadcast: bool = False  # every user broadcasts this value itself (see below)
 
     def dim(self, d: D.Dim) -> str:
         return self.dims.expr(d)
@@ -131,7 +132,8 @@ def _convert(site, x, dtype):
 
 
 def _broadcast_in_dim(site, x, shape, broadcast_dimensions):
-    return f"np.broadcast_to({expand(x, broadcast_dimensions, len(shape))}, {site.shape(shape)})"
+    view = expand(x, broadcast_dimensions, len(shape))
+    return view if site.users_broadcast else f"np.broadcast_to({view}, {site.shape(shape)})"
 
 
 def _reshape(site, x, shape):
@@ -310,12 +312,31 @@ def _dying_after(graph: Graph) -> dict[int, list]:
     return dying
 
 
-def _statement(node: Node, names: dict[int, str], dims: DimBinder) -> str:
+def _users_broadcast(graph: Graph) -> set[int]:
+    """The broadcast_in_dim results that numpy's own broadcasting can stand in for: not an
+    output, and each user is elementwise with another operand that is no broadcast, so it
+    has the full shape. `np.broadcast_to` costs microseconds; this is most bias adds."""
+    producers, users = graph.producers(), graph.users()
+    outputs = {v.id for v in graph.outputs}
+
+    def full(v) -> bool:
+        return v.id not in producers or producers[v.id].prim.name != "broadcast_in_dim"
+
+    return {
+        n.out.id for n in graph.nodes
+        if n.prim.name == "broadcast_in_dim" and n.out.id not in outputs and users.get(n.out.id)
+        and all(u.prim.elementwise and any(full(v) for v in u.inputs) for u in users[n.out.id])
+    }
+
+
+def _statement(node: Node, names: dict[int, str], dims: DimBinder, implicit: set[int]) -> str:
     if node.prim.name not in numpy_rules:
         raise IRError(f"the numpy backend has no rule for {node.prim.name}")
-    site = Site(tuple(v.type for v in node.inputs), node.out.type, dims)
+    site = Site(tuple(v.type for v in node.inputs), node.out.type, dims, node.out.id in implicit)
     expr = numpy_rules[node.prim.name](site, *(names[v.id] for v in node.inputs), **node.params)
     kind = f"{node.out.dtype}[{','.join(dims.expr(d) for d in node.out.shape)}]"
+    if site.users_broadcast:
+        kind += ", broadcast by its users"
     return f"{names[node.out.id]} = {expr}  # {kind}"
 
 
@@ -350,9 +371,10 @@ def function_source(graph: Graph, name: str | None = None) -> str:
     names = {v.id: p for v, p in zip(graph.inputs, params)}
     bases: dict[int, object] = {v.id: "argument" for v in graph.inputs}
     dying = _dying_after(graph)
+    implicit = _users_broadcast(graph)
     for i, node in enumerate(graph.nodes):
         names[node.out.id] = mint(node.out.name)
-        body.append(_statement(node, names, dims))
+        body.append(_statement(node, names, dims, implicit))
         if node.prim.name in VIEWS:
             bases[node.out.id] = bases[node.inputs[0].id]
         else:
@@ -387,19 +409,19 @@ def _load(source: str) -> Callable:
 
 class NumpyFunction:
     """A graph compiled to numpy. Call it with arrays (or Python numbers and lists);
-    `.source` is the Python it runs, `.graph` the graph it came from."""
+    `.source` is the Python it runs, `.fn` that function, `.graph` the graph it came from."""
 
     def __init__(self, graph: Graph, source: str, fn: Callable):
         self.graph = graph
         self.source = source
-        self._fn = fn
+        self.fn = fn
         self._arity = len(graph.inputs)
 
     def __call__(self, *args):
         if len(args) != self._arity:
             raise numpy_runtime.ArgumentError(
                 f"{self.graph.name} takes {self._arity} arguments, got {len(args)}")
-        return self._fn(*args)
+        return self.fn(*args)
 
     def __repr__(self) -> str:
         return f"<NumpyFunction {self.graph.name}>"

@@ -87,7 +87,7 @@ class DimBinder:
 def prologue(inputs: list[Value], params: list[str], dims: DimBinder) -> list[str]:
     """Lines that check each argument and bind every dim name they determine."""
     lines: list[str] = []
-    compound: list[tuple[str, str, int, D.Dim]] = []  # checked once every name is bound
+    compound: list[tuple[str, str, int, D.Dim]] = []  # like n-1: checked once n is bound
     for index, (v, p) in enumerate(zip(inputs, params)):
         who = describe(v, index)
         dt = dtype_ref(v.dtype)
@@ -105,6 +105,11 @@ def prologue(inputs: list[Value], params: list[str], dims: DimBinder) -> list[st
                     f"if {size} != {dims.ident(name)}:",
                     f"    raise dim_error({who!r}, {axis}, {size}, {dims.label(name)!r}, "
                     f"{dims.ident(name)}, {dims.binders[name]!r})",
+                ]
+            elif isinstance(d, int):
+                lines += [
+                    f"if {size} != {d}:",
+                    f"    raise size_error({who!r}, {axis}, {size}, {str(d)!r}, {d})",
                 ]
             else:
                 compound.append((p, who, axis, d))
