@@ -4,13 +4,16 @@ The generated function checks its arguments and binds the symbolic dims (`numpy_
 then runs one statement per node, each written by the node's entry in `numpy_rules`:
 
     def mlp_0(x_1, W1_2, b1_3):
-        ...argument checks...
-        t_6 = x_1 @ W1_2  # f32[b_4,h_5]
-        t_7 = np.broadcast_to(b1_3, (b_4, h_5))  # f32[b_4,h_5]
-        t_8 = t_6 + t_7  # f32[b_4,h_5]
-        del t_6, t_7
-        ...
-        return h1_10
+        ...argument checks, binding b_4, d_5, h_6...
+        t_7 = x_1 @ W1_2  # f32[b_4,h_6]
+        t_8 = b1_3  # f32[b_4,h_6], broadcast by its users
+        t_9 = t_7 + t_8  # f32[b_4,h_6]
+        del t_7, t_8
+        t_10 = np.float32(0.0)  # f32[]
+        t_11 = t_10  # f32[b_4,h_6], broadcast by its users
+        h1_12 = np.maximum(t_9, t_11)  # f32[b_4,h_6]
+        del t_9, t_11
+        return h1_12
 
 Every identifier is minted by `naming.Minter`, so no text from a `.dd` file reaches the
 source except as re-minted identifiers, numbers re-emitted from parsed values, and labels
@@ -33,7 +36,7 @@ from typing import Callable
 import numpy as np
 
 from ddc.errors import IRError
-from ddc.ir import PRIMITIVES, dims as D
+from ddc.ir import dims as D
 from ddc.ir.core import Graph, Node
 from ddc.ir.dtypes import DType
 from ddc.ir.types import TensorType
@@ -217,7 +220,7 @@ def _slice(site, x, start, limit, stride):
 def _pad(site, x, low, high, interior):
     negative = any(isinstance(p, int) and p < 0 for p in (*low, *high))
     if not low or any(interior) or negative:
-        return (f"pad({x}, {site.shape(low)}, {site.shape(high)}, {tuple_text(interior)})")
+        return f"pad({x}, {site.shape(low)}, {site.shape(high)}, {tuple_text(interior)})"
     widths = tuple_text(f"({site.dim(lo)}, {site.dim(hi)})" for lo, hi in zip(low, high))
     return f"np.pad({x}, {widths})"
 
@@ -403,8 +406,8 @@ def _load(source: str) -> Callable:
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = dict(_RUNTIME_NAMES)
     exec(builtins.compile(source, filename, "exec"), namespace)
-    (fn,) = (v for k, v in namespace.items() if k not in _RUNTIME_NAMES and callable(v))
-    return fn
+    (name,) = set(namespace) - set(_RUNTIME_NAMES) - {"__builtins__"}
+    return namespace[name]
 
 
 class NumpyFunction:

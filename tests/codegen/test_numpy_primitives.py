@@ -285,7 +285,7 @@ def test_dims_bind_per_call():
 def test_elementwise_users_broadcast_for_themselves():
     """A broadcast feeding only elementwise ops next to a full-shaped operand stays a view
     that numpy broadcasts; one feeding anything else is materialised."""
-    n, m = Sym.name("n"), Sym.name("m")
+    n = Sym.name("n")
 
     def build(b, x, bias, s):
         shift = b.add(x, b.broadcast_in_dim(bias, shape=x.shape, broadcast_dimensions=(1,)))
