@@ -296,6 +296,8 @@ class _Expressions:
             return f"iota({n.out.type}, dim={n.params['dimension']})"
         if prim == "broadcast_in_dim" and n.inputs[0].ndim == 0:
             return f"full({_shape(n.out)}, {args[0]})"
+        if prim in ("broadcast_in_dim", "reshape"):  # the shape says more than the params
+            return f"{prim.split('_')[0]}({args[0]}, {_shape(n.out)})"
         if prim == "convert":
             return f"{n.params['dtype']}({args[0]})"
         if prim == "neg":

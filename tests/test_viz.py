@@ -142,14 +142,19 @@ def test_folded_constant_expressions():
     """iota, broadcasts, converts and arithmetic on constants read as one expression."""
     b = Builder()
     x = Value(TensorType(f32, (3,)), "x")
+    table = Value(TensorType(f32, (2, 3)), "table")
     cols = b.iota(shape=(3,), dimension=0, dtype=f32)
     scale = b.div(b.scalar(2.0, f32), b.convert(b.scalar(Sym.name("n"), i32), dtype=f32))
     weights = b.mul(cols, b.broadcast_in_dim(scale, shape=(3,), broadcast_dimensions=()))
-    out = b.bind("sub", x, weights, name="centered")
-    nodes = svg_nodes(viz.render_svg(b.graph([x], [out], "center")))
-    assert set(nodes) == {"n0", "n1"}
+    centered = b.bind("sub", x, weights, name="centered")
+    shifted = b.bind("add", b.broadcast_in_dim(cols, shape=(2, 3), broadcast_dimensions=(1,)), table,
+                     name="shifted")
+    nodes = svg_nodes(viz.render_svg(b.graph([x, table], [centered, shifted], "center")))
+    assert set(nodes) == {"n0", "n1", "n2", "n3"}
     assert node_named(nodes, "%centered") == [
         "%centered", "= sub", "1: iota(f32[3], dim=0) * full([3], 2.0 / f32(n))", "f32[3]", "output 0"]
+    assert node_named(nodes, "%shifted") == [
+        "%shifted", "= add", "broadcast(iota(f32[3], dim=0), [2,3])", "f32[2,3]", "output 1"]
 
 
 def test_long_folded_expressions_are_cut():
