@@ -39,10 +39,10 @@ ORIGIN_COLORS = {
     "cotangent": "#fde2c6",
     "residual": "#e6dbf5",
 }
-EDGE_STYLES = {
-    "float": {},
-    "int": {"style": "dashed", "color": "#2f6db5"},
-    "bool": {"style": "dotted", "color": "#b5352f"},
+EDGE_STYLES = {  # dtype kind -> (graphviz style, colour)
+    "float": ("solid", "#444444"),
+    "int": ("dashed", "#2f6db5"),
+    "bool": ("dotted", "#b5352f"),
 }
 COMMUTATIVE = {"add", "mul", "max", "min"}
 EXPRESSION_WIDTH = 48  # longer folded expressions are cut with an ellipsis
@@ -114,8 +114,8 @@ class _Drawing:
         for v in graph.inputs + [n.out for n in graph.nodes]:
             self.name(v)  # number values in text-IR order, so `%7` here is `%7` in `ddc ir`
         returned = {v.id for v in graph.outputs}
-        self.folded = {vid: n for vid, n in constant_producers(graph).items()
-                       if collapse_constants and vid not in returned}
+        constants = constant_producers(graph) if collapse_constants else {}
+        self.folded = {vid: n for vid, n in constants.items() if vid not in returned}
         self.expressions = _Expressions(self.folded)
         self.output_positions: dict[int, list[int]] = {}
         for k, v in enumerate(graph.outputs):
@@ -130,7 +130,7 @@ class _Drawing:
                       nodesep="0.25", ranksep="0.35", newrank="true")
         self.dot.attr("node", shape="box", style="rounded,filled", fontname="Helvetica",
                       fontsize="10", margin="0.1,0.04", height="0.3")
-        self.dot.attr("edge", color="#444444", arrowsize="0.6", fontname="Helvetica")
+        self.dot.attr("edge", arrowsize="0.6", fontname="Helvetica")
 
         with self.dot.subgraph() as row:
             row.attr(rank="same")
@@ -144,9 +144,9 @@ class _Drawing:
         return self.ids[v.id]
 
     def _fill(self, v: Value) -> str:
-        origin = v.origin or "primal"
+        origin = v.origin if v.origin in ORIGIN_COLORS else "primal"
         self.origins.add(origin)
-        return ORIGIN_COLORS.get(origin, ORIGIN_COLORS["primal"])
+        return ORIGIN_COLORS[origin]
 
     def _output_lines(self, v: Value) -> list[str]:
         return [f"<B>output {k}</B>" for k in self.output_positions.get(v.id, [])]
@@ -199,7 +199,8 @@ class _Drawing:
                 continue
             kind = _dtype_kind(a)
             self.edge_kinds.add(kind)
-            attrs = dict(EDGE_STYLES[kind], tooltip=graphviz.escape(f"%{self.name(a)}: {a.type}"))
+            style, color = EDGE_STYLES[kind]
+            attrs = dict(style=style, color=color, tooltip=graphviz.escape(f"%{self.name(a)}: {a.type}"))
             if numbered:
                 attrs.update(headlabel=str(k), labelfontsize="8", labelfontcolor="#666666")
             self.dot.edge(self.ids[a.id], self.ids[n.out.id], **attrs)
@@ -208,12 +209,12 @@ class _Drawing:
         """A small table of the fills and edge styles in use, when there is more than one."""
         rows = []
         if len(self.origins) > 1:
-            rows += [f'<TR><TD BGCOLOR="{ORIGIN_COLORS.get(o, ORIGIN_COLORS["primal"])}">{_esc(o)}</TD></TR>'
-                     for o in ORIGIN_COLORS if o in self.origins]
+            rows += [f'<TR><TD BGCOLOR="{color}">{origin}</TD></TR>'
+                     for origin, color in ORIGIN_COLORS.items() if origin in self.origins]
         if len(self.edge_kinds) > 1:
-            styles = {"float": "solid", "int": "dashed", "bool": "dotted"}
-            rows.append(f'<TR><TD BORDER="0">edges: '
-                        + ", ".join(f"{styles[k]} {k}" for k in EDGE_STYLES if k in self.edge_kinds)
+            rows.append('<TR><TD BORDER="0">edges: '
+                        + ", ".join(f"{style} {kind}" for kind, (style, _) in EDGE_STYLES.items()
+                                    if kind in self.edge_kinds)
                         + "</TD></TR>")
         if rows:
             table = ('<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="2" CELLPADDING="3">'
