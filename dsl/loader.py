@@ -1,0 +1,111 @@
+"""Loading: source files -> parsed, linked and checked `Module`s.
+
+`import losses` / `from layers import f` look for `losses.dd` beside the importing file,
+then in the stdlib folder. Each file is loaded once per `load`; an import cycle or a
+missing module is a `DDImportError` at the import line. Once every module is linked, the
+checker runs on every function, so a bad program fails here, at load time.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import ddc.stdlib
+from ddc.errors import DDImportError, DDNameError, Span
+
+from . import ast
+from .check import check_modules, did_you_mean
+from .parser import parse
+from .program import FunctionDef, Module
+
+STDLIB = Path(ddc.stdlib.__file__).parent
+
+
+def load(path) -> Module:
+    path = Path(path)
+    try:
+        source = path.read_text()
+    except OSError as e:
+        raise DDImportError(f"cannot read {path}: {e.strerror}") from None
+    return loads(source, name=path.stem, path=path)
+
+
+def loads(source: str, name: str = "<string>", path=None) -> Module:
+    """Load a module from text. `path` (if given) is where imports are looked for and what
+    errors show; without it, only the stdlib can be imported."""
+    loader = _Loader()
+    module = loader.load_source(source, name, Path(path) if path is not None else None)
+    check_modules(loader.modules)
+    return module
+
+
+class _Loader:
+    def __init__(self):
+        self.modules: list[Module] = []  # in load order: a module after what it imports
+        self.by_path: dict[Path, Module] = {}
+        self.loading: list[Path] = []  # the import chain being loaded, for cycles
+
+    def load_source(self, source: str, name: str, path: Path | None) -> Module:
+        key = path.resolve() if path is not None else None
+        if key is not None:
+            self.loading.append(key)
+        tree = parse(source, str(path) if path is not None else name)
+        module = Module(name, path, tree)
+        for imp in tree.imports:
+            self.link(module, imp)
+        for f in tree.functions:
+            self.define(module, f)
+        if key is not None:
+            self.loading.pop()
+            self.by_path[key] = module
+        self.modules.append(module)
+        return module
+
+    def load_file(self, path: Path, span: Span) -> Module:
+        key = path.resolve()
+        if key in self.by_path:
+            return self.by_path[key]
+        if key in self.loading:
+            chain = self.loading[self.loading.index(key):] + [key]
+            raise DDImportError("import cycle: " + " -> ".join(p.stem for p in chain), span,
+                                hint="move what both modules need into a third module")
+        try:
+            source = path.read_text()
+        except OSError as e:
+            raise DDImportError(f"cannot read {path}: {e.strerror}", span) from None
+        return self.load_source(source, path.stem, path)
+
+    def find(self, name: str, importer: Module, span: Span) -> Path:
+        places = ([importer.path.parent] if importer.path is not None else []) + [STDLIB]
+        for folder in places:
+            candidate = folder / f"{name}.dd"
+            if candidate.is_file():
+                return candidate
+        where = " or ".join(str(p) for p in places)
+        raise DDImportError(f"no module named '{name}': there is no {name}.dd in {where}", span)
+
+    def link(self, module: Module, imp) -> None:
+        imported = self.load_file(self.find(imp.module, module, imp.span), imp.span)
+        if isinstance(imp, ast.Import):
+            self.bind(module, imp.module, imported, imp.span)
+            return
+        for name, span in imp.names:
+            target = imported.functions.get(name)
+            if target is None:
+                raise DDImportError(f"module {imp.module} has no function '{name}'"
+                                    + did_you_mean(name, imported.functions), span)
+            self.bind(module, name, target, span)
+
+    def bind(self, module: Module, name: str, target, span: Span) -> None:
+        if name in module.namespace and module.namespace[name] is not target:
+            raise DDNameError(f"'{name}' is imported twice, as different things", span)
+        module.namespace[name] = target
+
+    def define(self, module: Module, tree: ast.FunctionAST) -> None:
+        if tree.name in module.functions:
+            first = module.functions[tree.name].span
+            raise DDNameError(f"function {tree.name} is defined twice (first at line {first.line})", tree.span)
+        if tree.name in module.namespace:
+            raise DDNameError(f"function {tree.name} has the name of an import", tree.span)
+        fn = FunctionDef(tree, module)
+        module.functions[tree.name] = fn
+        module.namespace[tree.name] = fn

@@ -1,0 +1,177 @@
+"""Lowering: a checked function, at concrete argument types, -> a verified `ir.Graph`.
+
+The checker already decided every type and wrote a plan for each operation in the
+function's own terms (dims `n`, `d`; dtype `float`). Lowering binds those to this call's
+dims (by matching the signature against the argument types) and float dtype, then emits
+primitives: each expression's nodes carry its source span, each DSL variable's value is
+named after the variable. Constants (`2`, `0.5`, a dim `d`) stay Python values until an
+operation needs them as tensors of a given dtype (`coerce`).
+
+Calls of user functions and transforms are lowered to a graph of their own, at the
+argument types, and inlined (`ir.inline`), so nodes keep the callee's names and spans.
+"""
+from __future__ import annotations
+
+from ddc.ir import Builder, Graph, Value, dims as D, inline, verify
+from ddc.ir.dtypes import DType, f32
+from ddc.ir.types import TensorType
+
+from . import shapes as S
+from .check import Apply, TupleItem, UserCall
+from .transforms import FunctionRef
+from .types import FLOAT, Tensor, bind_float, describe, is_static, join, resolve, unflatten, weak_tensor
+
+
+def lower_function(fn, arg_types: list[TensorType], float_dtype: DType) -> Graph:
+    """The graph of user function `fn` called with `arg_types` (cached on `fn`). `float_dtype`
+    is the caller's float, which `float` binds to when no argument decides it."""
+    specs = [p.type for p in fn.params]
+    binding = bind_float(specs, [describe(t) for t in arg_types], float_dtype)[0] if fn.generic else f32
+    key = (tuple(arg_types), binding)
+    if key not in fn.graphs:
+        dims: dict[str, D.Dim] = {}
+        for spec, t in zip(specs, arg_types):
+            S.unify(spec.shape, t.shape, dims)
+        inputs = [Value(t, name=p.name) for p, t in zip(fn.params, arg_types)]
+        b = Builder()
+        outputs = _FunctionLowering(fn, b, dims, binding).run(inputs)
+        fn.graphs[key] = verify(b.graph(inputs, outputs, fn.name))
+    return fn.graphs[key]
+
+
+def lower_graph(ref, arg_types: list[TensorType], float_dtype: DType) -> Graph:
+    """The graph of a function reference (a user function or a transform of one)."""
+    if isinstance(ref, FunctionRef):
+        return lower_function(ref.fn, arg_types, float_dtype)
+    return ref.lower(arg_types, float_dtype, lower_graph)
+
+
+def coerce(b: Builder, value, dtype: DType, shape=None) -> Value:
+    """`value` (a Value or a Python constant) as a tensor of `dtype`, broadcast numpy-style
+    (trailing dims aligned) to `shape` when given."""
+    if isinstance(value, Value):
+        v = value if value.dtype == dtype else b.convert(value, dtype=dtype)
+    else:
+        v = b.constant(value=_constant(value, dtype), dtype=dtype)
+    if shape is not None and tuple(v.shape) != tuple(shape):
+        shape = tuple(shape)
+        v = b.broadcast_in_dim(v, shape=shape, broadcast_dimensions=tuple(range(len(shape) - v.ndim, len(shape))))
+    return v
+
+
+def _constant(value, dtype: DType):
+    if isinstance(value, D.Sym):
+        return value  # the run-time size of a dim
+    if dtype.is_bool:
+        return bool(value)
+    return int(value) if dtype.is_int else float(value)
+
+
+class CallLower:
+    """What a builtin's lowering gets: the lowered arguments (Values or constants), the
+    concrete result type `out`, the checker's plan with this call's dims, the builder."""
+
+    def __init__(self, b: Builder, args: dict, out: TensorType, plan, float_dtype: DType):
+        self.b, self.args, self.out, self.plan, self.float_dtype = b, args, out, plan, float_dtype
+
+    def tensor(self, name: str, dtype: DType, shape=None) -> Value:
+        return coerce(self.b, self.args[name], dtype, shape)
+
+    def tensors(self, name: str, dtype: DType) -> list[Value]:
+        return [coerce(self.b, v, dtype) for v in self.args[name]]
+
+    def coerce(self, value, dtype: DType, shape=None) -> Value:
+        return coerce(self.b, value, dtype, shape)
+
+    def const(self, value, dtype: DType, shape=()) -> Value:
+        return coerce(self.b, value, dtype, shape)
+
+    def join(self, *names: str) -> DType:
+        """The common dtype of arguments, by the checker's promotion rule."""
+        described = [describe(v.type) if isinstance(v, Value) else weak_tensor(v, self.float_dtype)
+                     for v in (self.args[n] for n in names)]
+        return join(described, self.float_dtype)
+
+    def reshape(self, v: Value, shape) -> Value:
+        return v if tuple(v.shape) == tuple(shape) else self.b.reshape(v, shape=tuple(shape))
+
+
+class _FunctionLowering:
+    def __init__(self, fn, b: Builder, dims: dict, float_dtype: DType):
+        self.fn, self.b, self.dims, self.float_dtype = fn, b, dims, float_dtype
+        self.info = fn.info
+        self.env: dict = {}
+        self.input_ids: set[int] = set()
+
+    def run(self, inputs: list[Value]) -> list[Value]:
+        self.env.update((p.name, v) for p, v in zip(self.fn.params, inputs))
+        self.input_ids = {v.id for v in inputs}
+        for stmt in self.fn.ast.body:
+            self.assign(stmt)
+        ret = self.fn.ast.ret
+        value = self.expr(ret.value)
+        self.b.span = ret.value.span
+        values = value if self.fn.returns_tuple else (value,)
+        return [coerce(self.b, v, resolve(spec.dtype, self.float_dtype)) for v, spec in zip(values, self.fn.returns)]
+
+    def assign(self, stmt) -> None:
+        value = self.expr(stmt.value)
+        values = (value,) if len(stmt.targets) == 1 else value
+        for name, v in zip(stmt.targets, values):
+            if isinstance(v, Value) and v.id not in self.input_ids:
+                v.name = name
+            self.env[name] = v
+
+    # this call's view of the checker's types and constants
+    def concrete(self, t: Tensor) -> TensorType:
+        return TensorType(resolve(t.dtype, self.float_dtype), S.substitute(t.shape, self.dims))
+
+    def static(self, value):
+        if isinstance(value, Tensor):
+            return S.substitute(value.static, self.dims)
+        if isinstance(value, tuple):
+            return tuple(self.static(v) for v in value)
+        return self.float_dtype if isinstance(value, str) and value == FLOAT else value
+
+    # expressions
+    def expr(self, e):
+        t = self.info.types[e]
+        if is_static(t):
+            return self.static(t)
+        outer, self.b.span = self.b.span, e.span
+        try:
+            return getattr(self, "_" + type(e).__name__)(e)
+        finally:
+            self.b.span = outer
+
+    def _Name(self, e):
+        return self.env[e.id]
+
+    def _TupleExpr(self, e):
+        return tuple(self.expr(item) for item in e.items)
+
+    def _UnaryOp(self, e):
+        return self.expr(e.operand) if e.op == "+" else self.planned(e)
+
+    def planned(self, e):
+        plan = self.info.plans[e]
+        if isinstance(plan, Apply):
+            args = {name: self.expr(x) for name, x in plan.args.items()}
+            out = self.concrete(self.info.types[e])
+            return plan.lower(CallLower(self.b, args, out, S.substitute(plan.plan, self.dims), self.float_dtype))
+        if isinstance(plan, TupleItem):
+            return self.expr(e.value)[plan.index]
+        return self.call(plan, self.info.types[e], e.span)
+
+    _BinOp = _Call = _Attribute = _Subscript = planned
+
+    def call(self, plan: UserCall, result_type, span):
+        args = [coerce(self.b, self.expr(a), resolve(t.dtype, self.float_dtype))
+                for a, t in zip(plan.args, plan.arg_types)]
+        graph = lower_graph(plan.ref, [a.type for a in args], self.float_dtype)
+        first = len(self.b.nodes)
+        outputs = inline(self.b, graph, args)
+        for node in self.b.nodes[first:]:
+            if node.span is None:  # made by a pass: point at the call that asked for it
+                node.span = span
+        return unflatten(outputs, result_type)

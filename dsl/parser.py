@@ -1,0 +1,344 @@
+"""Source text -> `ast.ModuleAST`, with lark (LALR) and a Python-style indenter.
+
+Lark's errors are turned into `DDSyntaxError`s that say, in words, what was expected where
+("expected ':' after the signature", "unclosed '('", "bad indentation"), pointing at the
+offending token, never lark's dump of parser states.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark.indenter import Indenter
+
+from ddc.errors import DDError, DDSyntaxError, Span
+
+from . import ast
+from .types import DTYPE_NAMES, TypeSpec
+
+_OPEN = ("LPAR", "LSQB")
+_CLOSE = ("RPAR", "RSQB")
+
+
+class _IndentMismatch(LarkError):
+    def __init__(self, token: Token, indent: int, levels: list[int]):
+        super().__init__("bad indentation")
+        self.token, self.indent, self.levels = token, indent, levels
+
+
+class _DDIndenter(Indenter):
+    """lark's Indenter, which also remembers the open brackets (for "unclosed '('") and
+    reports a dedent to an unknown column with its position."""
+
+    NL_type = "_NEWLINE"
+    OPEN_PAREN_types = list(_OPEN)
+    CLOSE_PAREN_types = list(_CLOSE)
+    INDENT_type = "_INDENT"
+    DEDENT_type = "_DEDENT"
+    tab_len = 8
+
+    def process(self, stream):
+        self.open_brackets: list[Token] = []
+        return super().process(self._track(stream))
+
+    def _track(self, stream):
+        for tok in stream:
+            if tok.type in _OPEN:
+                self.open_brackets.append(tok)
+            elif tok.type in _CLOSE and self.open_brackets:
+                self.open_brackets.pop()
+            yield tok
+
+    def handle_NL(self, token: Token):
+        if self.paren_level > 0:
+            return
+        indent_str = token.rsplit("\n", 1)[1]
+        indent = indent_str.count(" ") + indent_str.count("\t") * self.tab_len
+        if indent < self.indent_level[-1] and indent not in self.indent_level:
+            raise _IndentMismatch(token, indent, list(self.indent_level))
+        yield from super().handle_NL(token)
+
+
+@lru_cache(maxsize=None)
+def _lark() -> Lark:
+    grammar = (Path(__file__).parent / "grammar.lark").read_text()
+    return Lark(
+        grammar, parser="lalr", postlex=_DDIndenter(), propagate_positions=True,
+        maybe_placeholders=True,
+    )
+
+
+def parse(source: str, file: str = "<string>") -> ast.ModuleAST:
+    text = source if source.endswith("\n") else source + "\n"
+    lark = _lark()
+    try:
+        tree = lark.parse(text)
+    except UnexpectedInput as e:
+        raise _syntax_error(e, lark, file, source) from None
+    except _IndentMismatch as e:
+        line = e.token.end_line
+        raise DDSyntaxError(
+            f"bad indentation: this line is indented by {e.indent}, which matches no enclosing "
+            f"block (levels {', '.join(map(str, e.levels))})",
+            Span(file, line, 1, line, e.indent + 1, source),
+        ) from None
+    try:
+        return _ToAST(file, source).transform(tree)
+    except VisitError as e:
+        if isinstance(e.orig_exc, DDError):
+            raise e.orig_exc from None
+        raise
+
+
+# -- syntax errors in words -----------------------------------------------------------------
+
+_WORDS = {
+    "NAME": "a name", "INT": "a number", "FLOAT": "a number", "_NEWLINE": "the end of the line",
+    "_INDENT": "an indented block", "_DEDENT": "the end of the block", "$END": "the end of the file",
+}
+
+
+def _describe_terminal(name: str, lark: Lark) -> str:
+    if name in _WORDS:
+        return _WORDS[name]
+    try:
+        pattern = lark.get_terminal(name).pattern
+    except KeyError:
+        return name
+    return f"'{pattern.value}'" if pattern.type == "str" else name
+
+
+def _describe_token(tok: Token) -> str:
+    if tok.type in _WORDS and tok.type not in ("NAME", "INT", "FLOAT"):
+        return _WORDS[tok.type]
+    return f"'{tok.value}'"
+
+
+def _token_span(tok: Token, file: str, source: str) -> Span:
+    line, col = tok.line or 1, tok.column or 1
+    if tok.type == "_INDENT":  # it borrows the newline's position; point at the indented line
+        line, col = tok.end_line, tok.end_column
+        return Span(file, line, 1, line, col, source)
+    if tok.type in ("_NEWLINE", "_DEDENT", "$END"):
+        # point just after the last thing on the line, where the missing token belongs
+        lines = source.splitlines() or [""]
+        line = min(line, len(lines))
+        text = lines[line - 1].split("#", 1)[0].rstrip()
+        col = len(text) + 1
+        return Span(file, line, col, line, col + 1, source)
+    return Span(file, line, col, tok.end_line or line, tok.end_column or col + 1, source)
+
+
+def _syntax_error(e: UnexpectedInput, lark: Lark, file: str, source: str) -> DDSyntaxError:
+    if isinstance(e, UnexpectedCharacters):
+        char = source[e.pos_in_stream] if e.pos_in_stream < len(source) else ""
+        span = Span(file, e.line, e.column, e.line, e.column + 1, source)
+        if not char.isascii() and char.isalnum():
+            return DDSyntaxError(f"unexpected character {char!r}: names must be ASCII", span,
+                                 hint="use letters A-Z, a-z, digits and '_' in names")
+        return DDSyntaxError(f"unexpected character {char!r}", span)
+    tok = getattr(e, "token", None) or Token("$END", "")
+    # `accepts` asks the parser state; `expected` also lists the always-accepted newline
+    expected = set(getattr(e, "accepts", None) or getattr(e, "expected", ()) or ())
+    postlex = lark.options.postlex
+    unclosed = _unclosed_bracket(tok, expected, postlex.open_brackets)
+    if unclosed is not None:
+        line, col = unclosed.line, unclosed.column
+        return DDSyntaxError(f"unclosed '{unclosed.value}'", Span(file, line, col, line, col + 1, source),
+                             hint=f"add the matching '{')' if unclosed.value == '(' else ']'}'")
+    span = _token_span(tok, file, source)
+    line_text = source.splitlines()[span.line - 1] if source.splitlines() else ""
+    if tok.type == "_INDENT":
+        return DDSyntaxError("bad indentation: unexpected indent", span)
+    if expected == {"_INDENT"}:
+        return DDSyntaxError("expected an indented function body after ':'", span)
+    if "COLON" in expected and line_text.lstrip().startswith("def "):
+        return DDSyntaxError(f"expected ':' after the signature, found {_describe_token(tok)}", span)
+    if tok.value in ("<", "<=", ">", ">=", "==", "!=") and tok.type != "NAME":
+        return DDSyntaxError("comparisons cannot be chained: compare two values at a time", span)
+    if {"NAME", "INT", "LPAR"} <= expected:
+        what = "an expression"
+    else:
+        words = sorted({_describe_terminal(t, lark) for t in expected})
+        what = " or ".join(words) if len(words) <= 4 else "one of " + ", ".join(words)
+    return DDSyntaxError(f"expected {what}, found {_describe_token(tok)}", span)
+
+
+def _unclosed_bracket(tok: Token, expected: set[str], open_brackets: list[Token]) -> Token | None:
+    """The bracket left open when the parser fails on a later line or at the end of file."""
+    if not open_brackets:
+        return None
+    innermost = open_brackets[-1]
+    closer = "RPAR" if innermost.type == "LPAR" else "RSQB"
+    later = tok.type == "$END" or (tok.line is not None and tok.line > innermost.line)
+    return innermost if later and (closer in expected or tok.type == "$END") else None
+
+
+# -- parse tree -> AST ----------------------------------------------------------------------
+
+_BINOPS = {
+    "add": "+", "sub": "-", "mul": "*", "div": "/", "matmul": "@", "pow": "**",
+    "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!=",
+}
+
+
+@v_args(meta=True)
+class _ToAST(Transformer):
+    def __init__(self, file: str, source: str):
+        super().__init__()
+        self.file, self.source = file, source
+
+    def span(self, meta) -> Span:
+        return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column, self.source)
+
+    def token_span(self, tok: Token) -> Span:
+        return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column, self.source)
+
+    # module level
+    def start(self, meta, items):
+        imports = tuple(i for i in items if isinstance(i, (ast.Import, ast.FromImport)))
+        functions = tuple(i for i in items if isinstance(i, ast.FunctionAST))
+        return ast.ModuleAST(self.file, self.source, imports, functions)
+
+    def import_module(self, meta, items):
+        return ast.Import(self.span(meta), str(items[0]))
+
+    def import_from(self, meta, items):
+        module, *names = items
+        return ast.FromImport(self.span(meta), str(module), tuple((str(n), self.token_span(n)) for n in names))
+
+    # functions
+    def funcdef(self, meta, items):
+        name, *rest = items
+        params = tuple(p for p in rest if isinstance(p, ast.Param))
+        (returns, returns_tuple, return_span), = [r for r in rest if isinstance(r, tuple)]
+        stmts = [s for s in rest if isinstance(s, (ast.Assign, ast.Return))]
+        returns_at = [i for i, s in enumerate(stmts) if isinstance(s, ast.Return)]
+        if not returns_at:
+            raise DDSyntaxError(f"function {name} has no return statement", self.token_span(name),
+                                hint="end the body with `return <expression>`")
+        if returns_at[0] != len(stmts) - 1:
+            raise DDSyntaxError("statements after return are never run: return must come last",
+                                stmts[returns_at[0] + 1].span)
+        def_span = Span(self.file, meta.line, meta.column, return_span.end_line, return_span.end_col, self.source)
+        return ast.FunctionAST(def_span, str(name), params, returns, returns_tuple, return_span,
+                               tuple(stmts[:-1]), stmts[-1])
+
+    def param(self, meta, items):
+        name, spec = items
+        return ast.Param(self.span(meta), str(name), spec)
+
+    def single_return(self, meta, items):
+        return (tuple(items), False, self.span(meta))
+
+    def tuple_return(self, meta, items):
+        *types, trailing = items
+        return (tuple(types), len(types) > 1 or trailing is not None, self.span(meta))
+
+    def type(self, meta, items):
+        name, *dims = items
+        if str(name) not in DTYPE_NAMES:
+            raise DDSyntaxError(
+                f"unknown dtype '{name}'", self.token_span(name),
+                hint="the dtypes are " + ", ".join(DTYPE_NAMES),
+            )
+        return TypeSpec(DTYPE_NAMES[str(name)], tuple(d for d in dims if d is not None))
+
+    def dim(self, meta, items):
+        (tok,) = items
+        return int(tok) if tok.type == "INT" else str(tok)
+
+    def trailing_comma(self, meta, items):
+        return True
+
+    # statements
+    def assign(self, meta, items):
+        names = [i for i in items if isinstance(i, Token)]
+        values = [i for i in items if isinstance(i, ast.Expr)]
+        trailing = items[-1] is True
+        value = values[0] if len(values) == 1 and not trailing else self._tuple_of(values)
+        return ast.Assign(self.span(meta), tuple(map(str, names)), tuple(map(self.token_span, names)), value)
+
+    def return_stmt(self, meta, items):
+        values = [i for i in items if isinstance(i, ast.Expr)]
+        trailing = items[-1] is True
+        value = values[0] if len(values) == 1 and not trailing else self._tuple_of(values)
+        return ast.Return(self.span(meta), value)
+
+    def _tuple_of(self, values: list[ast.Expr]) -> ast.TupleExpr:
+        first, last = values[0].span, values[-1].span
+        span = Span(self.file, first.line, first.col, last.end_line, last.end_col, self.source)
+        return ast.TupleExpr(span, tuple(values))
+
+    # expressions
+    def __default__(self, data, children, meta):
+        if data in _BINOPS:
+            left, right = children
+            return ast.BinOp(self.span(meta), _BINOPS[data], left, right)
+        return super().__default__(data, children, meta)
+
+    def neg(self, meta, items):
+        return ast.UnaryOp(self.span(meta), "-", items[0])
+
+    def pos(self, meta, items):
+        return ast.UnaryOp(self.span(meta), "+", items[0])
+
+    def name(self, meta, items):
+        return ast.Name(self.span(meta), str(items[0]))
+
+    def int(self, meta, items):
+        return ast.Number(self.span(meta), int(items[0]))
+
+    def float(self, meta, items):
+        return ast.Number(self.span(meta), float(items[0]))
+
+    def true(self, meta, items):
+        return ast.Constant(self.span(meta), True)
+
+    def false(self, meta, items):
+        return ast.Constant(self.span(meta), False)
+
+    def none(self, meta, items):
+        return ast.Constant(self.span(meta), None)
+
+    def ellipsis(self, meta, items):
+        return ast.Constant(self.span(meta), ...)
+
+    def tuple(self, meta, items):
+        return ast.TupleExpr(self.span(meta), tuple(i for i in items if i is not None))
+
+    list = tuple
+
+    def call(self, meta, items):
+        func, *arguments = items
+        args, kwargs = [], []
+        for a in arguments:
+            if a is None:
+                continue
+            if isinstance(a, ast.Keyword):
+                if any(k.name == a.name for k in kwargs):
+                    raise DDSyntaxError(f"keyword argument '{a.name}' repeated", a.span)
+                kwargs.append(a)
+            elif kwargs:
+                raise DDSyntaxError("positional argument after a keyword argument", a.span)
+            else:
+                args.append(a)
+        return ast.Call(self.span(meta), func, tuple(args), tuple(kwargs))
+
+    def keyword(self, meta, items):
+        name, value = items
+        return ast.Keyword(self.span(meta), str(name), value)
+
+    def attribute(self, meta, items):
+        value, attr = items
+        return ast.Attribute(self.span(meta), value, str(attr))
+
+    def subscript(self, meta, items):
+        value, *subs = items
+        return ast.Subscript(self.span(meta), value, tuple(subs))
+
+    def slice(self, meta, items):
+        start, stop, step = items
+        return ast.Slice(self.span(meta), start, stop, step)

@@ -1,0 +1,241 @@
+"""Function references and the transform expressions that make new ones.
+
+`f` (a function defined with `def`, local or imported) is a `FunctionRef`.
+`grad(f, argnums=0)`, `value_and_grad(f, argnums=0)` and `vmap(f, in_axes=0, out_axes=0)`
+are references too, called in place (`grad(loss)(W, x)`), and they nest
+(`vmap(grad(loss), in_axes=(None, 0))`). Each transform has here, side by side, its type
+rule (used by the checker, which runs no pass) and its lowering: lower the inner reference
+to a graph at the argument types, then run the pass (`ddc.passes.autodiff`,
+`ddc.passes.vmap`) on it. The caller inlines the result.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Union
+
+from ddc.errors import DDTypeError, TransformError
+from ddc.ir import Builder, Graph, Value, dims as D
+from ddc.ir.types import TensorType
+
+from .shapes import normalize_axis, substitute
+from .types import Tensor, flatten, is_float, unflatten
+
+LowerGraph = Callable[["Ref", list[TensorType], object], Graph]
+
+
+@dataclass(frozen=True, eq=False)
+class FunctionRef:
+    fn: object  # a program.FunctionDef
+
+    @property
+    def arity(self) -> int:
+        return len(self.fn.params)
+
+    def __str__(self) -> str:
+        return self.fn.name
+
+
+# -- grad and value_and_grad -----------------------------------------------------------------
+
+def normalize_argnums(argnums, arity: int, fname: str) -> tuple[int, ...]:
+    nums = argnums if isinstance(argnums, tuple) else (argnums,)
+    out = []
+    for a in nums:
+        if not -arity <= a < arity:
+            raise TransformError(f"argnums {a} is out of range: {fname} takes {arity} arguments")
+        out.append(a % arity)
+    if len(set(out)) != len(out):
+        raise TransformError(f"argnums {argnums} repeats an argument")
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Grad:
+    inner: "Ref"
+    argnums: int | tuple[int, ...]
+    with_value: bool
+
+    @property
+    def arity(self) -> int:
+        return self.inner.arity
+
+    @property
+    def name(self) -> str:
+        return "value_and_grad" if self.with_value else "grad"
+
+    def __str__(self) -> str:
+        return f"{self.name}({self.inner})"
+
+    def check(self, checker, args: list[Tensor], spans, span):
+        out, effective = checker.call_ref(self.inner, args, spans, span)
+        argnums = normalize_argnums(self.argnums, len(args), str(self.inner))
+        if not (isinstance(out, Tensor) and out.shape == () and is_float(out.dtype)):
+            raise TransformError(
+                f"{self.name} needs {self.inner} to return a float scalar, but it returns {checker.show(out)}",
+                span, hint="reduce the output to a scalar, e.g. with sum(...) or mean(...)",
+            )
+        grads = []
+        for i in argnums:
+            if not is_float(effective[i].dtype):
+                raise TransformError(
+                    f"{self.name} with respect to argument {i} ({effective[i]}): only float "
+                    f"arguments have gradients", spans[i],
+                )
+            grads.append(effective[i])
+        result = tuple(grads) if isinstance(self.argnums, tuple) else grads[0]
+        return ((out, result) if self.with_value else result), effective
+
+    def lower(self, arg_types: list[TensorType], float_dtype, lower_graph: LowerGraph) -> Graph:
+        from ddc.passes import autodiff
+
+        graph = lower_graph(self.inner, arg_types, float_dtype)
+        argnums = normalize_argnums(self.argnums, len(arg_types), str(self.inner))
+        return (autodiff.value_and_grad if self.with_value else autodiff.grad)(graph, argnums)
+
+
+# -- vmap ---------------------------------------------------------------------------------------
+
+def _per_entry(axes, count: int, what: str) -> tuple:
+    """An int/None for every entry, or a tuple with one per entry."""
+    if not isinstance(axes, tuple):
+        return (axes,) * count
+    if len(axes) != count:
+        raise TransformError(f"vmap {what} has {len(axes)} entries for {count} {what[:-5]}s")
+    return axes
+
+
+def _mapped_axis(axis: int, ndim: int, what: str) -> int:
+    try:
+        return normalize_axis(axis, ndim, what)
+    except DDTypeError as e:
+        raise TransformError(e.message) from None
+
+
+@dataclass(frozen=True)
+class VMap:
+    inner: "Ref"
+    in_axes: object  # int | None | tuple of those
+    out_axes: object
+
+    @property
+    def arity(self) -> int:
+        return self.inner.arity
+
+    def __str__(self) -> str:
+        return f"vmap({self.inner})"
+
+    def _in_axes(self, shapes: list[tuple], spans=None) -> list[int | None]:
+        axes = _per_entry(self.in_axes, len(shapes), "in_axes")
+        out = []
+        for i, (a, s) in enumerate(zip(axes, shapes)):
+            try:
+                out.append(None if a is None else _mapped_axis(a, len(s), f"vmap in_axes[{i}]"))
+            except TransformError as e:
+                e.span = spans[i] if spans else None
+                raise
+        return out
+
+    def _out_axes(self, shapes: list[tuple]) -> list[int | None]:
+        axes = _per_entry(self.out_axes, len(shapes), "out_axes")
+        return [None if a is None else _mapped_axis(a, len(s) + 1, f"vmap out_axes[{i}]")
+                for i, (a, s) in enumerate(zip(axes, shapes))]
+
+    def check(self, checker, args: list[Tensor], spans, span):
+        if len(args) != self.arity:
+            raise TransformError(f"{self} takes {self.arity} arguments, got {len(args)}", span)
+        in_axes = self._in_axes([a.shape for a in args], spans)
+        mapped = [i for i, ax in enumerate(in_axes) if ax is not None]
+        if not mapped:
+            raise TransformError("vmap needs at least one mapped argument, but in_axes are all None", span)
+        size = args[mapped[0]].shape[in_axes[mapped[0]]]
+        for i in mapped:
+            if args[i].shape[in_axes[i]] != size:
+                raise TransformError(
+                    f"vmap: argument {i} has size {args[i].shape[in_axes[i]]} on its mapped axis, "
+                    f"but argument {mapped[0]} has size {size}", spans[i],
+                )
+        inner_args = [a if ax is None else Tensor(a.dtype, a.shape[:ax] + a.shape[ax + 1:])
+                      for a, ax in zip(args, in_axes)]
+        out, inner_effective = checker.call_ref(self.inner, inner_args, spans, span)
+        leaves = flatten(out)
+        out_axes = self._out_axes([t.shape for t in leaves])
+        batched = [t if ax is None else Tensor(t.dtype, t.shape[:ax] + (size,) + t.shape[ax:])
+                   for t, ax in zip(leaves, out_axes)]
+        effective = [e if ax is None else a for a, e, ax in zip(args, inner_effective, in_axes)]
+        return unflatten(batched, out), effective
+
+    def lower(self, arg_types: list[TensorType], float_dtype, lower_graph: LowerGraph) -> Graph:
+        from ddc.passes.vmap import vmap
+
+        in_axes = self._in_axes([t.shape for t in arg_types])
+        inner_types = [t if ax is None else t.with_shape(t.shape[:ax] + t.shape[ax + 1:])
+                       for t, ax in zip(arg_types, in_axes)]
+        graph = lower_graph(self.inner, inner_types, float_dtype)
+        out_axes = self._out_axes([v.shape for v in graph.outputs])
+        batched = vmap(graph, tuple(in_axes), tuple(out_axes))
+        # the pass names a fresh batch dim; the caller's arguments say what it is here
+        first = next(i for i, ax in enumerate(in_axes) if ax is not None)
+        fresh = batched.inputs[first].shape[in_axes[first]]
+        size = arg_types[first].shape[in_axes[first]]
+        if fresh == size or not isinstance(fresh, D.Sym):
+            return batched
+        return substitute_dims(batched, {name: size for name in fresh.names()})
+
+
+def substitute_dims(graph: Graph, env: dict[str, D.Dim]) -> Graph:
+    """The same graph with dim names replaced (in types and params), every node rebuilt so
+    its type is recomputed by the primitive's type rule."""
+    b = Builder()
+    values: dict[int, Value] = {}
+    inputs = []
+    for v in graph.inputs:
+        new = Value(TensorType(v.dtype, substitute(v.shape, env)), v.name, v.origin)
+        values[v.id] = new
+        inputs.append(new)
+    for n in graph.nodes:
+        b.span = n.span
+        out = b.bind(n.prim, *(values[v.id] for v in n.inputs), name=n.out.name,
+                     **substitute(n.params, env))
+        out.origin = n.out.origin
+        values[n.out.id] = out
+    return b.graph(inputs, [values[v.id] for v in graph.outputs], graph.name)
+
+
+Ref = Union[FunctionRef, Grad, VMap]
+REFS = (FunctionRef, Grad, VMap)
+
+
+# -- the transform expressions: signatures and constructors -----------------------------------
+
+def _argnums(value):
+    ok = isinstance(value, int) and not isinstance(value, bool)
+    ok = ok or (isinstance(value, tuple) and value and all(isinstance(a, int) and not isinstance(a, bool) for a in value))
+    if not ok:
+        raise TransformError(f"argnums must be an int or a tuple of ints, got {value!r}")
+    return value
+
+
+def _axes(value, what):
+    def entry(a):
+        return a is None or (isinstance(a, int) and not isinstance(a, bool))
+
+    if not (entry(value) or (isinstance(value, tuple) and all(entry(a) for a in value))):
+        raise TransformError(f"{what} must be an int, None, or a tuple of those, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Transform:
+    params: tuple[str, ...]
+    defaults: dict
+    make: Callable  # (inner ref, static options) -> ref
+
+
+TRANSFORMS: dict[str, Transform] = {
+    "grad": Transform(("fun", "argnums"), {"argnums": 0},
+                      lambda f, o: Grad(f, _argnums(o["argnums"]), with_value=False)),
+    "value_and_grad": Transform(("fun", "argnums"), {"argnums": 0},
+                                lambda f, o: Grad(f, _argnums(o["argnums"]), with_value=True)),
+    "vmap": Transform(("fun", "in_axes", "out_axes"), {"in_axes": 0, "out_axes": 0},
+                      lambda f, o: VMap(f, _axes(o["in_axes"], "in_axes"), _axes(o["out_axes"], "out_axes"))),
+}
