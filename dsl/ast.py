@@ -99,9 +99,10 @@ class Subscript(Expr):
 
 @node
 class Assign:
+    """`x = e`, `a, b = e`, `v, (ga, gb) = e`: the target is a Name or a TupleExpr of targets."""
+
     span: Span
-    targets: tuple[str, ...]
-    target_spans: tuple[Span, ...]
+    target: Expr
     value: Expr
 
 

@@ -313,13 +313,16 @@ class FunctionChecker:
                 )
 
     def assign(self, stmt: ast.Assign) -> None:
-        value = self.expr(stmt.value)
-        if len(stmt.targets) == 1:
-            self.env[stmt.targets[0]] = value
+        self.bind(stmt.target, self.expr(stmt.value))
+
+    def bind(self, target: ast.Expr, value) -> None:
+        if isinstance(target, ast.Name):
+            self.env[target.id] = value
             return
-        if not isinstance(value, tuple) or len(value) != len(stmt.targets):
-            raise DDTypeError(f"cannot unpack {show(value)} into {len(stmt.targets)} names", stmt.value.span)
-        self.env.update(zip(stmt.targets, value))
+        if not isinstance(value, tuple) or len(value) != len(target.items):
+            raise DDTypeError(f"cannot unpack {show(value)} into {len(target.items)} names", target.span)
+        for t, v in zip(target.items, value):
+            self.bind(t, v)
 
     def check_return(self, ret: ast.Return) -> None:
         fn, value = self.fn, self.expr(ret.value)

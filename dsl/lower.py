@@ -16,6 +16,7 @@ from ddc.ir import Builder, Graph, Value, dims as D, inline, verify
 from ddc.ir.dtypes import DType, f32
 from ddc.ir.types import TensorType
 
+from . import ast
 from . import shapes as S
 from .check import Apply, TupleItem, UserCall
 from .transforms import FunctionRef
@@ -52,19 +53,11 @@ def coerce(b: Builder, value, dtype: DType, shape=None) -> Value:
     if isinstance(value, Value):
         v = value if value.dtype == dtype else b.convert(value, dtype=dtype)
     else:
-        v = b.constant(value=_constant(value, dtype), dtype=dtype)
+        v = b.scalar(value, dtype)
     if shape is not None and tuple(v.shape) != tuple(shape):
         shape = tuple(shape)
         v = b.broadcast_in_dim(v, shape=shape, broadcast_dimensions=tuple(range(len(shape) - v.ndim, len(shape))))
     return v
-
-
-def _constant(value, dtype: DType):
-    if isinstance(value, D.Sym):
-        return value  # the run-time size of a dim
-    if dtype.is_bool:
-        return bool(value)
-    return int(value) if dtype.is_int else float(value)
 
 
 class CallLower:
@@ -115,12 +108,16 @@ class _FunctionLowering:
         return [coerce(self.b, v, resolve(spec.dtype, self.float_dtype)) for v, spec in zip(values, self.fn.returns)]
 
     def assign(self, stmt) -> None:
-        value = self.expr(stmt.value)
-        values = (value,) if len(stmt.targets) == 1 else value
-        for name, v in zip(stmt.targets, values):
-            if isinstance(v, Value) and v.id not in self.input_ids:
-                v.name = name
-            self.env[name] = v
+        self.bind(stmt.target, self.expr(stmt.value))
+
+    def bind(self, target, value) -> None:
+        if isinstance(target, ast.Name):
+            if isinstance(value, Value) and value.id not in self.input_ids:
+                value.name = target.id
+            self.env[target.id] = value
+            return
+        for t, v in zip(target.items, value):
+            self.bind(t, v)
 
     # this call's view of the checker's types and constants
     def concrete(self, t: Tensor) -> TensorType:

@@ -6,6 +6,7 @@ offending token, never lark's dump of parser states.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -178,6 +179,13 @@ def _unclosed_bracket(tok: Token, expected: set[str], open_brackets: list[Token]
 
 # -- parse tree -> AST ----------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class _Target:
+    """An assignment target while the tree is built (so it is not taken for a value)."""
+
+    expr: ast.Expr
+
+
 _BINOPS = {
     "add": "+", "sub": "-", "mul": "*", "div": "/", "matmul": "@", "pow": "**",
     "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!=",
@@ -255,11 +263,21 @@ class _ToAST(Transformer):
 
     # statements
     def assign(self, meta, items):
-        names = [i for i in items if isinstance(i, Token)]
-        values = [i for i in items if isinstance(i, ast.Expr)]
-        trailing = items[-1] is True
+        # items: targets [trailing comma] values [trailing comma]
+        split = next(i for i, x in enumerate(items) if not isinstance(x, _Target))
+        targets = [t.expr for t in items[:split]]
+        rest = items[split:]  # [trailing comma of the targets], values, [trailing comma]
+        target = self._tuple_of(targets) if len(targets) > 1 or rest[0] is True else targets[0]
+        values = [i for i in rest if isinstance(i, ast.Expr)]
+        trailing = rest[-1] is True
         value = values[0] if len(values) == 1 and not trailing else self._tuple_of(values)
-        return ast.Assign(self.span(meta), tuple(map(str, names)), tuple(map(self.token_span, names)), value)
+        return ast.Assign(self.span(meta), target, value)
+
+    def target_name(self, meta, items):
+        return _Target(ast.Name(self.span(meta), str(items[0])))
+
+    def target_tuple(self, meta, items):
+        return _Target(ast.TupleExpr(self.span(meta), tuple(t.expr for t in items if isinstance(t, _Target))))
 
     def return_stmt(self, meta, items):
         values = [i for i in items if isinstance(i, ast.Expr)]

@@ -168,7 +168,7 @@ def unify(spec_shape: tuple, shape: Shape, bindings: dict[str, D.Dim]) -> str | 
 def substitute(x, env: dict[str, D.Dim]):
     """Replace dim names in a dim, or in (nested tuples of) dims and other values."""
     if isinstance(x, D.Sym):
-        return D.evaluate(x, {n: env.get(n, D.Sym.name(n)) for n in x.names()})
+        return D.substitute(x, env)
     if isinstance(x, tuple):
         return tuple(substitute(v, env) for v in x)
     if isinstance(x, list):

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Callable, Union
 
 from ddc.errors import DDTypeError, TransformError
-from ddc.ir import Builder, Graph, Value, dims as D
+from ddc.ir import Graph, dims as D, substitute_dims
 from ddc.ir.types import TensorType
 
-from .shapes import normalize_axis, substitute
+from .shapes import normalize_axis
 from .types import Tensor, flatten, is_float, unflatten
 
 LowerGraph = Callable[["Ref", list[TensorType], object], Graph]
@@ -180,25 +180,6 @@ class VMap:
         if fresh == size or not isinstance(fresh, D.Sym):
             return batched
         return substitute_dims(batched, {name: size for name in fresh.names()})
-
-
-def substitute_dims(graph: Graph, env: dict[str, D.Dim]) -> Graph:
-    """The same graph with dim names replaced (in types and params), every node rebuilt so
-    its type is recomputed by the primitive's type rule."""
-    b = Builder()
-    values: dict[int, Value] = {}
-    inputs = []
-    for v in graph.inputs:
-        new = Value(TensorType(v.dtype, substitute(v.shape, env)), v.name, v.origin)
-        values[v.id] = new
-        inputs.append(new)
-    for n in graph.nodes:
-        b.span = n.span
-        out = b.bind(n.prim, *(values[v.id] for v in n.inputs), name=n.out.name,
-                     **substitute(n.params, env))
-        out.origin = n.out.origin
-        values[n.out.id] = out
-    return b.graph(inputs, [values[v.id] for v in graph.outputs], graph.name)
 
 
 Ref = Union[FunctionRef, Grad, VMap]
