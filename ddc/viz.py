@@ -25,7 +25,7 @@ from pathlib import Path
 
 import graphviz
 
-from ddc.ir import Graph, Node, Value
+from ddc.ir import Graph, Node, Sym, Value
 from ddc.ir.printer import Namer, format_param
 
 RANKDIRS = ("TB", "LR", "BT", "RL")
@@ -136,6 +136,8 @@ class _Drawing:
             row.attr(rank="same")
             for v in graph.inputs:
                 self._input(row, v)
+            for a, b in zip(graph.inputs, graph.inputs[1:]):  # keep the signature's order
+                row.edge(self.ids[a.id], self.ids[b.id], style="invis")
         self._nodes(groups)
         self._legend()
 
@@ -270,18 +272,21 @@ INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}
 
 
 class _Expressions:
-    """Folded constant subgraphs as short expressions: `full([b,h], 0.5)`, `1.0 / f32(b)`."""
+    """Folded constant subgraphs as short expressions: `full([b,h], 0.5)`, `1.0 / f32(b)`.
+
+    An elementwise primitive fixes the shape of its operands, so there a scalar broadcast
+    to that shape reads as the scalar alone; elsewhere shapes are written out."""
 
     def __init__(self, producers: dict[int, Node]):
         self.producers = producers
         self.memo: dict[int, str] = {}  # shared subexpressions are written once, and clipped
 
     def operand(self, v: Value, user: Node) -> str:
-        """`v` as an operand of `user`. An elementwise user fixes the operand's shape, so a
-        scalar broadcast to it reads as the scalar alone."""
-        n = self.producers[v.id]
-        if user.prim.elementwise and n.prim.name == "broadcast_in_dim" and n.inputs[0].ndim == 0:
-            return self.of(n.inputs[0])
+        """`v` as an operand of a drawn node `user`."""
+        if user.prim.elementwise:
+            return self.of(self._under_elementwise(v))
+        if v.ndim and self.producers[v.id].prim.elementwise:
+            return f"{self.of(v)} : {v.type}"
         return self.of(v)
 
     def of(self, v: Value) -> str:
@@ -290,7 +295,9 @@ class _Expressions:
         return self.memo[v.id]
 
     def _write(self, n: Node) -> str:
-        prim, args = n.prim.name, [self.of(a) for a in n.inputs]
+        prim = n.prim.name
+        shown = [self._under_elementwise(a) for a in n.inputs] if n.prim.elementwise else n.inputs
+        args = [self.of(a) for a in shown]
         if prim == "constant":
             return format_param(n.params["value"])
         if prim == "iota":
@@ -302,16 +309,25 @@ class _Expressions:
         if prim == "convert":
             return f"{n.params['dtype']}({args[0]})"
         if prim == "neg":
-            return f"-{self._nested(n.inputs[0])}"
+            return f"-{self._grouped(shown[0])}"
         if prim in INFIX:
-            left, right = (self._nested(a) for a in n.inputs)
-            return f"{left} {INFIX[prim]} {right}"
+            return f"{self._grouped(shown[0])} {INFIX[prim]} {self._grouped(shown[1])}"
         params = shown_params(n)
         return f"{prim}{'[' + ', '.join(params) + ']' if params else ''}({', '.join(args)})"
 
-    def _nested(self, v: Value) -> str:
-        text = self.of(v)
-        return f"({text})" if self.producers[v.id].prim.name in INFIX else text
+    def _under_elementwise(self, v: Value) -> Value:
+        """What stands for `v` under an elementwise primitive: a scalar broadcast to the
+        primitive's shape is the scalar itself."""
+        n = self.producers[v.id]
+        return n.inputs[0] if n.prim.name == "broadcast_in_dim" and n.inputs[0].ndim == 0 else v
+
+    def _grouped(self, v: Value) -> str:
+        """`v`'s expression as an operand of an operator: in parentheses when it is an
+        operation itself, or a compound dim such as `b*c`."""
+        n = self.producers[v.id]
+        value = n.params.get("value")
+        compound_dim = isinstance(value, Sym) and not str(value).isidentifier()
+        return f"({self.of(v)})" if n.prim.name in INFIX or compound_dim else self.of(v)
 
 
 # -- small helpers -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import graphviz
 import pytest
 
 from ddc import ir, viz
+from ddc.cli import main
 from ddc.function import graph_function
 from ddc.ir import Builder, Sym, TensorType, Value, f32, i32
 from ddc.passes.autodiff import grad
@@ -118,7 +119,7 @@ def test_gradient_graph_labels_and_colours():
     assert node_named(nodes, "%grad_W2")[-2:] == ["f32[h,c]", "output 2"]
     # the softmax cotangent's scaffolding, -(1/b) broadcast over the batch, is one expression
     (scatter,) = [t for t in nodes.values() if "= scatter_add" in t]
-    assert scatter[2:] == ["axis=1 batch_dims=1", "0: -full([b], 1.0 / f32(b))", "f32[b,c]"]
+    assert scatter[2:] == ["axis=1 batch_dims=1", "0: -(1.0 / f32(b)) : f32[b]", "f32[b,c]"]
     assert not [t for t in nodes.values() if "= constant" in t]
     assert nodes["legend"] == ["primal", "cotangent", "residual", "edges: solid float, dashed int, dotted bool"]
     assert fill_of(svg, "%W1") == viz.ORIGIN_COLORS["primal"]
@@ -152,7 +153,7 @@ def test_folded_constant_expressions():
     nodes = svg_nodes(viz.render_svg(b.graph([x, table], [centered, shifted], "center")))
     assert set(nodes) == {"n0", "n1", "n2", "n3"}
     assert node_named(nodes, "%centered") == [
-        "%centered", "= sub", "1: iota(f32[3], dim=0) * full([3], 2.0 / f32(n))", "f32[3]", "output 0"]
+        "%centered", "= sub", "1: iota(f32[3], dim=0) * (2.0 / f32(n))", "f32[3]", "output 0"]
     assert node_named(nodes, "%shifted") == [
         "%shifted", "= add", "broadcast(iota(f32[3], dim=0), [2,3])", "f32[2,3]", "output 1"]
 
@@ -232,3 +233,37 @@ def test_without_dot_the_source_is_written(tmp_path, monkeypatch, hide_dot):
     assert "apt-get install graphviz" in message and "brew install graphviz" in message
     assert f"dot -Tsvg {source} -o {path}" in message
     assert viz.render_svg(g) is None
+
+
+# -- the `ddc viz` command -----------------------------------------------------------------
+
+TANH_LOSS = """\
+def loss(W: f32[d, c], x: f32[b, d]) -> f32:
+    h = tanh(x @ W)
+    return mean(h * h)
+"""
+
+
+def test_cli_draws_a_gradient(tmp_path, capsys):
+    source = tmp_path / "model.dd"
+    source.write_text(TANH_LOSS)
+    out = tmp_path / "grad.svg"
+    assert main(["viz", str(source), "loss", "--grad", "0", "--lr", "-o", str(out)]) == 0
+    assert capsys.readouterr().out == f"wrote {out} (graph grad_loss, 14 nodes)\n"
+    nodes = svg_nodes(out.read_text())
+    assert node_named(nodes, "%W") == ["%W", "f32[d,c]"]
+    assert node_named(nodes, "%h") == ["%h", "= tanh", "f32[b,c]"]
+    assert node_named(nodes, "%grad_W") == ["%grad_W", "= transpose", "permutation=(1,0)", "f32[d,c]", "output 0"]
+    # d(mean(h*h))/dh = 2h/(b*c): the constants fold into one expression
+    assert ["(1.0 / (b*c)) + (1.0 / (b*c))", "f32[b,c]"] in [t[2:] for t in nodes.values()]
+
+
+def test_cli_reports_a_bad_suffix_and_a_missing_dot(tmp_path, capsys, monkeypatch):
+    source = tmp_path / "model.dd"
+    source.write_text(TANH_LOSS)
+    assert main(["viz", str(source), "loss", "-o", str(tmp_path / "loss.jpg")]) == 1
+    assert ".svg, .png, .pdf or .dot" in capsys.readouterr().err
+    missing_on_path(monkeypatch)
+    assert main(["viz", str(source), "loss", "-o", str(tmp_path / "loss.png")]) == 0
+    assert "apt-get install graphviz" in capsys.readouterr().out
+    assert (tmp_path / "loss.dot").read_text().startswith("digraph loss {")
