@@ -52,6 +52,11 @@ EXPRESSION_WIDTH = 48  # longer folded expressions are cut with an ellipsis
 
 def to_dot(graph: Graph, kernels: bool = False, rankdir: str = "TB",
            collapse_constants: bool = True) -> graphviz.Digraph:
+    """The picture of `graph` as a graphviz Digraph (`.source` is the dot text).
+
+    `kernels`: draw the fusion groups as clusters; `rankdir`: "TB" (top to bottom) or "LR"
+    (left to right, often better for long graphs); `collapse_constants`: fold
+    constant-only subgraphs into the labels of their users."""
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
     return _Drawing(graph, rankdir, collapse_constants, _kernel_groups(graph) if kernels else []).dot
