@@ -283,6 +283,8 @@ class CallCheck:
 # -- the checker of one function ----------------------------------------------------------------
 
 class FunctionChecker:
+    show = staticmethod(show)  # for the transforms' type rules
+
     def __init__(self, fn: FunctionDef):
         self.fn = fn
         self.float_dtype = FLOAT if fn.generic else f32  # a function without `float` is f32

@@ -95,12 +95,12 @@ class Grad:
 
 # -- vmap ---------------------------------------------------------------------------------------
 
-def _per_entry(axes, count: int, what: str) -> tuple:
+def _per_entry(axes, count: int, what: str, noun: str) -> tuple:
     """An int/None for every entry, or a tuple with one per entry."""
     if not isinstance(axes, tuple):
         return (axes,) * count
     if len(axes) != count:
-        raise TransformError(f"vmap {what} has {len(axes)} entries for {count} {what[:-5]}s")
+        raise TransformError(f"vmap {what} has {len(axes)} entries for {count} {noun}")
     return axes
 
 
@@ -125,7 +125,7 @@ class VMap:
         return f"vmap({self.inner})"
 
     def _in_axes(self, shapes: list[tuple], spans=None) -> list[int | None]:
-        axes = _per_entry(self.in_axes, len(shapes), "in_axes")
+        axes = _per_entry(self.in_axes, len(shapes), "in_axes", "arguments")
         out = []
         for i, (a, s) in enumerate(zip(axes, shapes)):
             try:
@@ -136,7 +136,7 @@ class VMap:
         return out
 
     def _out_axes(self, shapes: list[tuple]) -> list[int | None]:
-        axes = _per_entry(self.out_axes, len(shapes), "out_axes")
+        axes = _per_entry(self.out_axes, len(shapes), "out_axes", "outputs")
         return [None if a is None else _mapped_axis(a, len(s) + 1, f"vmap out_axes[{i}]")
                 for i, (a, s) in enumerate(zip(axes, shapes))]
 
