@@ -1,0 +1,230 @@
+"""The CPU benchmark: ddc's numpy backend against hand-written numpy, JAX and PyTorch.
+
+    python benchmarks/cpu.py [--quick] [--only NAME ...] [--no-memory] [--no-scaling]
+
+One process, every library held to one thread count (`threads.py`, imported first). For
+each workload (`workloads.py`) it checks every library's loss and gradient against ddc's,
+times the forward and the gradient (median over interleaved rounds after warm-up: each
+round calls every library once, so load from elsewhere on the machine falls on all of
+them alike), times compiling (ddc: source text to callable gradient; JAX: its first call),
+measures the peak memory of one gradient call per library in fresh processes
+(`memory.py`), and times compiling chains of ~200 and ~20,000 nodes (`scaling.py`).
+The results go to `benchmarks/RESULTS.md`.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import threads  # noqa: I001  (first: sets thread counts before numpy/jax/torch load)
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from runners import LIBRARIES, Runner, prepare  # noqa: E402
+from workloads import WORKLOADS, Workload  # noqa: E402
+
+PEERS = ("numpy", "jax", "torch")
+ROUND_BUDGET_S = 6.0  # per workload and kind of call, all libraries together
+
+
+def check(workload: Workload, runners: dict[str, Runner]) -> None:
+    """Every library computes the same loss and gradient as ddc (float32 tolerances)."""
+    ref_loss = runners["ddc"].to_numpy(runners["ddc"].forward())[0]
+    ref_grads = runners["ddc"].to_numpy(runners["ddc"].grad())
+    for lib, r in runners.items():
+        loss = r.to_numpy(r.forward())[0]
+        if not np.allclose(loss, ref_loss, rtol=1e-4, atol=1e-5):
+            raise AssertionError(f"{workload.name}: {lib} loss {loss} != ddc {ref_loss}")
+        for k, (g, ref) in enumerate(zip(r.to_numpy(r.grad()), ref_grads, strict=True)):
+            err = np.abs(g - ref).max() / max(np.abs(ref).max(), 1e-30)
+            if g.shape != ref.shape or err > 1e-3:
+                raise AssertionError(f"{workload.name}: {lib} gradient {k} differs from ddc's "
+                                     f"(relative error {err:.2g})")
+
+
+def time_interleaved(calls: dict[str, callable], warmup: int = 2) -> dict[str, float]:
+    """Median milliseconds per call; rounds call every library once, in turn."""
+    for call in calls.values():
+        for _ in range(warmup):
+            call()
+    probe = {}
+    for lib, call in calls.items():
+        start = time.perf_counter()
+        call()
+        probe[lib] = time.perf_counter() - start
+    rounds = int(min(40, max(7, ROUND_BUDGET_S / sum(probe.values()))))
+    samples: dict[str, list[float]] = {lib: [] for lib in calls}
+    for _ in range(rounds):
+        for lib, call in calls.items():
+            start = time.perf_counter()
+            call()
+            samples[lib].append((time.perf_counter() - start) * 1e3)
+    return {lib: statistics.median(s) for lib, s in samples.items()}
+
+
+def run_workload(workload: Workload, libraries, memory: bool) -> dict:
+    inputs = workload.make_inputs(np.random.default_rng(0))
+    runners = {lib: prepare(workload, lib, inputs) for lib in libraries}
+    check(workload, runners)
+    result = {
+        "forward": time_interleaved({lib: r.forward for lib, r in runners.items()}),
+        "grad": time_interleaved({lib: r.grad for lib, r in runners.items()}),
+        "compile": {lib: runners[lib].first_grad_ms for lib in ("ddc", "jax") if lib in runners},
+    }
+    if memory:
+        from memory import run as measure_memory
+
+        result["memory"] = {lib: measure_memory(workload.name, lib) for lib in libraries}
+    return result
+
+
+def compile_times(workload: Workload, repeats: int = 5) -> float:
+    """Median ms from source text to callable gradient (the parser already built)."""
+    from runners import ddc_functions
+
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        ddc_functions(workload)
+        samples.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(samples)
+
+
+# -- the report ----------------------------------------------------------------------------
+
+def _fmt(ms: float) -> str:
+    return f"{ms:.1f}" if ms >= 10 else f"{ms:.2f}"
+
+
+def machine_lines() -> list[str]:
+    import ddc
+
+    versions = [f"python {platform.python_version()}", f"numpy {np.__version__}"]
+    for name in ("jax", "torch"):
+        try:
+            versions.append(f"{name} {__import__(name).__version__}")
+        except ImportError:
+            versions.append(f"{name} (not installed)")
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    lines = [f"- Machine: {cpu}, {threads.os.cpu_count()} cores, {platform.system()} {platform.release()}",
+             f"- Versions: ddc {getattr(ddc, '__version__', '0.1.0')}, {', '.join(versions)}",
+             f"- BLAS under numpy: {threads.blas_kernel()}",
+             f"- Threads: {threads.THREADS} for every library: " +
+             "; ".join(f"`{k}={v}`" for k, v in threads.settings().items())]
+    return lines
+
+
+def report(results: dict, compile_ms: dict, parser_ms: float, scaling: list[dict] | None) -> str:
+    libs = [lib for lib in LIBRARIES if any(lib in r["grad"] for r in results.values())]
+    peers = [lib for lib in libs if lib != "ddc"]
+    out = ["# CPU benchmark results", "",
+           "Produced by `python benchmarks/cpu.py`; all numbers come from one run.", ""]
+    out += machine_lines()
+    out += ["", "Times are medians in milliseconds over interleaved rounds after warm-up. "
+            "*ratio* is ddc's time over the fastest peer's (<= 1.00: ddc is fastest); "
+            "*grad/fwd* is ddc's gradient time over its forward time.", ""]
+    for kind in ("forward", "grad"):
+        out += [f"## {'Forward' if kind == 'forward' else 'Gradient'}", "",
+                "| workload | " + " | ".join(libs) + " | ratio | fastest peer |" +
+                (" grad/fwd |" if kind == "grad" else ""),
+                "|---|" + "---:|" * (len(libs) + 2) + ("---:|" if kind == "grad" else "")]
+        for name, r in results.items():
+            t = r[kind]
+            best = min(peers, key=lambda lib: t[lib])
+            row = f"| {name} | " + " | ".join(_fmt(t[lib]) for lib in libs)
+            row += f" | **{t['ddc'] / t[best]:.2f}** | {best} |"
+            if kind == "grad":
+                row += f" {r['grad']['ddc'] / r['forward']['ddc']:.2f} |"
+            out.append(row)
+        out.append("")
+    out += ["## Compile time", "",
+            "ddc: source text to callable gradient (`ddc.load` + `ddc.grad` + codegen), median of 5, "
+            "after the process built its parser once "
+            f"(a one-time {parser_ms:.0f} ms, like an import). JAX: the first call of "
+            "`jax.jit(jax.grad(loss))` (trace, compile, run). PyTorch eager has no compile step.", "",
+            "| workload | ddc compile (ms) | JAX first call (ms) |", "|---|---:|---:|"]
+    for name, r in results.items():
+        jax_ms = r["compile"].get("jax")
+        out.append(f"| {name} | {compile_ms[name]:.1f} | {'' if jax_ms is None else f'{jax_ms:.0f}'} |")
+    out.append("")
+    if scaling:
+        out += ["## Compile-time scaling", "",
+                "A chain of `h = tanh(h @ W + b)` layers, generated as .dd text (`scaling.py`); "
+                "source text to callable gradient w.r.t. W and b.", "",
+                "| layers | forward nodes | gradient nodes | load (ms) | grad (ms) | codegen (ms) "
+                "| total (ms) | µs per node |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for s in scaling:
+            out.append(f"| {s['layers']} | {s['nodes']} | {s['grad_nodes']} | {s['load_ms']:.0f} | "
+                       f"{s['grad_ms']:.0f} | {s['codegen_ms']:.0f} | {s['total_ms']:.0f} | "
+                       f"{s['us_per_node']:.0f} |")
+        ratio = scaling[-1]["us_per_node"] / scaling[0]["us_per_node"]
+        out += ["", f"Time per node, largest over smallest: {ratio:.2f}x.", ""]
+    if any("memory" in r for r in results.values()):
+        out += ["## Peak memory of one gradient call (MiB)", "",
+                "Each library in a fresh process (`memory.py`): the rise of the peak resident set "
+                "during one gradient call after a warm-up call, with glibc's mmap threshold fixed "
+                "so freed buffers leave the process in every library alike. In brackets: "
+                "tracemalloc's peak (numpy, ddc) and XLA's buffer assignment, temporaries plus "
+                "outputs (jax).", "",
+                "| workload | " + " | ".join(libs) + " |", "|---|" + "---:|" * len(libs)]
+        for name, r in results.items():
+            cells = []
+            for lib in libs:
+                m = r["memory"][lib]
+                extra = m.get("tracemalloc_mib", m.get("xla_mib"))
+                cells.append(f"{m['rss_mib']:.1f}" + ("" if extra is None else f" ({extra:.1f})"))
+            out.append(f"| {name} | " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", help="workload names to run")
+    parser.add_argument("--libraries", nargs="*", default=list(LIBRARIES))
+    parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--no-scaling", action="store_true")
+    parser.add_argument("--output", default=str(HERE / "RESULTS.md"))
+    args = parser.parse_args(argv)
+    if "ddc" not in args.libraries:
+        parser.error("ddc is the reference every library is checked against")
+
+    import ddc
+
+    start = time.perf_counter()
+    ddc.loads("def f(x: f32[n]) -> f32:\n    return sum(x)\n")  # builds the parser once
+    parser_ms = (time.perf_counter() - start) * 1e3
+
+    results, compile_ms = {}, {}
+    for w in WORKLOADS:
+        if args.only and w.name not in args.only:
+            continue
+        compile_ms[w.name] = compile_times(w)
+        results[w.name] = run_workload(w, args.libraries, not args.no_memory)
+        print(w.name, {k: v for k, v in results[w.name].items() if k != "memory"}, flush=True)
+    scaling = None
+    if not args.no_scaling:
+        from scaling import compile_time
+
+        scaling = [compile_time(k) for k in (50, 5000)]
+    text = report(results, compile_ms, parser_ms, scaling)
+    Path(args.output).write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
