@@ -18,7 +18,7 @@ from ddc.ir.types import TensorType
 
 from . import ast
 from . import shapes as S
-from .check import Apply, TupleItem, UserCall
+from .check import Apply, TupleItem, UserCall, located
 from .transforms import FunctionRef
 from .types import FLOAT, Tensor, bind_float, describe, is_static, join, resolve, unflatten, weak_tensor
 
@@ -137,7 +137,8 @@ class _FunctionLowering:
             return self.static(t)
         outer, self.b.span = self.b.span, e.span
         try:
-            return getattr(self, "_" + type(e).__name__)(e)
+            with located(e.span):  # e.g. a pass rejecting a transform: point at the call
+                return getattr(self, "_" + type(e).__name__)(e)
         finally:
             self.b.span = outer
 
