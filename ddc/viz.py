@@ -169,7 +169,10 @@ class _Drawing:
     def _nodes(self, groups: list) -> None:
         """Every node not folded away, inside its kernel's cluster where it has one."""
         drawn = [n for n in self.graph.nodes if n.out.id not in self.folded]
-        group_of = {n.out.id: k for k, g in enumerate(groups) for n in g.nodes}
+        group_of: dict[int, int] = {}
+        for k, group in enumerate(groups):
+            for n in group.nodes:
+                group_of.setdefault(n.out.id, k)  # a recomputed constant: its first kernel
         for k, group in enumerate(groups):
             members = [n for n in drawn if group_of.get(n.out.id) == k]
             if not members:

@@ -2,6 +2,7 @@
 checked against the graph (primitive names, params, types, DSL names, outputs, origins)."""
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 import graphviz
@@ -11,6 +12,7 @@ from ddc import ir, viz
 from ddc.cli import main
 from ddc.function import graph_function
 from ddc.ir import Builder, Sym, TensorType, Value, f32, i32
+from ddc.ir.printer import Namer
 from ddc.passes.autodiff import grad
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -126,6 +128,37 @@ def test_gradient_graph_labels_and_colours():
     assert fill_of(svg, "%logits") == viz.ORIGIN_COLORS["primal"]
     assert fill_of(svg, "%h1") == viz.ORIGIN_COLORS["residual"]
     assert fill_of(svg, "%grad_W1") == viz.ORIGIN_COLORS["cotangent"]
+
+
+def test_fused_graph_draws_kernels_as_clusters():
+    from ddc.passes.fusion import fuse
+
+    g = grad(mlp_loss(), (0, 1, 2))
+    groups = fuse(g).groups
+    svg = viz.to_dot(g, kernels=True).pipe(format="svg", encoding="utf-8")
+    boxes, centres = {}, {}
+    for e in ET.fromstring(svg).iter(f"{SVG}g"):
+        texts = [t for t in e.iter(f"{SVG}text")]
+        if e.get("class") == "cluster":
+            corners = [float(c) for c in re.findall(r"-?\d+\.?\d*", next(e.iter(f"{SVG}path")).get("d"))]
+            xs, ys = corners[0::2], corners[1::2]
+            boxes[e.find(f"{SVG}title").text] = ([t.text for t in texts], (min(xs), max(xs), min(ys), max(ys)))
+        elif e.get("class") == "node" and texts:
+            centres[texts[0].text] = (float(texts[0].get("x")), float(texts[0].get("y")))
+    name = Namer()
+    for v in g.inputs + [n.out for n in g.nodes]:
+        name(v)
+    folded = viz.constant_producers(g)
+    clustered = [(k, grp, [n for n in grp.nodes if n.out.id not in folded]) for k, grp in enumerate(groups)]
+    assert set(boxes) == {f"cluster_k{k}" for k, _, drawn in clustered if drawn}
+    assert len(boxes) > 1
+    for k, grp, drawn in clustered:
+        if drawn:
+            label, (x0, x1, y0, y1) = boxes[f"cluster_k{k}"]
+            assert label == [f"kernel {grp.id}: {grp.kind}"]
+            for n in drawn:
+                x, y = centres[f"%{name(n.out)}"]
+                assert x0 < x < x1 and y0 < y < y1, (grp, n)
 
 
 # -- options -------------------------------------------------------------------------------
