@@ -66,6 +66,16 @@ def edge_dashes(svg: str) -> dict[tuple[str, str], str | None]:
     return out
 
 
+def node_centres(svg: str) -> dict[str, tuple[float, float]]:
+    """The first label fragment of each node -> where it is drawn."""
+    out = {}
+    for g in ET.fromstring(svg).iter(f"{SVG}g"):
+        texts = list(g.iter(f"{SVG}text"))
+        if g.get("class") == "node" and texts:
+            out[texts[0].text] = (float(texts[0].get("x")), float(texts[0].get("y")))
+    return out
+
+
 def fill_of(svg: str, name: str) -> str:
     """The fill colour of the shape of the node whose label starts with `name`."""
     for g in ET.fromstring(svg).iter(f"{SVG}g"):
@@ -96,6 +106,10 @@ def test_forward_graph_labels():
     # broadcast, b and its convert); one forward origin, so the legend shows only edges
     assert len(nodes) == len(g.inputs) + len(g.nodes) - 4 + 1
     assert nodes["legend"] == ["edges: solid float, dashed int"]
+    # inputs in one row, in the signature's order
+    centres = node_centres(svg)
+    xs, ys = zip(*(centres[f"%{v.name}"] for v in g.inputs))
+    assert list(xs) == sorted(xs) and len(set(ys)) == 1
     # int edges (the labels y) are dashed, float ones solid
     dashes = edge_dashes(svg)
     assert dashes[("%y", "%12")] == "5,2"
@@ -136,15 +150,13 @@ def test_fused_graph_draws_kernels_as_clusters():
     g = grad(mlp_loss(), (0, 1, 2))
     groups = fuse(g).groups
     svg = viz.to_dot(g, kernels=True).pipe(format="svg", encoding="utf-8")
-    boxes, centres = {}, {}
+    boxes, centres = {}, node_centres(svg)
     for e in ET.fromstring(svg).iter(f"{SVG}g"):
-        texts = [t for t in e.iter(f"{SVG}text")]
         if e.get("class") == "cluster":
             corners = [float(c) for c in re.findall(r"-?\d+\.?\d*", next(e.iter(f"{SVG}path")).get("d"))]
             xs, ys = corners[0::2], corners[1::2]
-            boxes[e.find(f"{SVG}title").text] = ([t.text for t in texts], (min(xs), max(xs), min(ys), max(ys)))
-        elif e.get("class") == "node" and texts:
-            centres[texts[0].text] = (float(texts[0].get("x")), float(texts[0].get("y")))
+            texts = [t.text for t in e.iter(f"{SVG}text")]
+            boxes[e.find(f"{SVG}title").text] = (texts, (min(xs), max(xs), min(ys), max(ys)))
     name = Namer()
     for v in g.inputs + [n.out for n in g.nodes]:
         name(v)
