@@ -207,6 +207,7 @@ def jvp(graph: Graph, wrt: Sequence[bool] | None = None) -> Graph:
     ]
     env: dict[int, Value] = {}
     tan: dict[int, Value | None] = {}
+    tangent_ids = {v.id for v in tangent_in}
     it = iter(tangent_in)
     for old, new, w in zip(graph.inputs, primal_in, wrt):
         env[old.id] = new
@@ -214,7 +215,7 @@ def jvp(graph: Graph, wrt: Sequence[bool] | None = None) -> Graph:
     for node in graph.nodes:
         b.span = node.span
         out, t = _apply(b, node.prim, [env[v.id] for v in node.inputs],
-                        [tan[v.id] for v in node.inputs], node.params)
+                        [tan[v.id] for v in node.inputs], node.params, tangent_ids)
         out.name = node.out.name
         if t is not None and t.name is None and node.out.name:
             t.name = f"d{node.out.name}"
@@ -225,13 +226,14 @@ def jvp(graph: Graph, wrt: Sequence[bool] | None = None) -> Graph:
     return b.graph(primal_in + tangent_in, outs + out_tangents, f"jvp_{graph.name}")
 
 
-def _apply(b: Builder, prim: Primitive, primals, tangents, params):
-    """Run one rule, marking the nodes it makes for tangent work as 'tangent'."""
+def _apply(b: Builder, prim: Primitive, primals, tangents, params, tangent_ids: set[int]):
+    """Run one rule; the nodes it makes that read a tangent are marked 'tangent'."""
     if all(t is None for t in tangents):
         return b.bind(prim, *primals, **params), None
     start = len(b.nodes)
     out, t = jvp_rules[prim.name](b, primals, tangents, **params)
     for n in b.nodes[start:]:
-        if n.out is not out:
+        if any(v.id in tangent_ids for v in n.inputs):
             n.out.origin = "tangent"
+            tangent_ids.add(n.out.id)
     return out, t
