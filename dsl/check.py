@@ -110,6 +110,15 @@ def located(span):
         raise
 
 
+@contextmanager
+def nesting_guard(span):
+    """Python's recursion limit, hit by a huge expression, as an error at its statement."""
+    try:
+        yield
+    except RecursionError:
+        raise DDTypeError("expression nested too deeply; split it into several assignments", span) from None
+
+
 def did_you_mean(name: str, candidates) -> str:
     close = difflib.get_close_matches(name, sorted(candidates), n=1)
     return f"; did you mean '{close[0]}'?" if close else ""
@@ -295,8 +304,10 @@ class FunctionChecker:
     def run(self) -> FunctionInfo:
         self.signature()
         for stmt in self.fn.ast.body:
-            self.assign(stmt)
-        self.check_return(self.fn.ast.ret)
+            with nesting_guard(stmt.span):
+                self.assign(stmt)
+        with nesting_guard(self.fn.ast.ret.span):
+            self.check_return(self.fn.ast.ret)
         return self.info
 
     # statements

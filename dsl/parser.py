@@ -91,6 +91,9 @@ def parse(source: str, file: str = "<string>") -> ast.ModuleAST:
         if isinstance(e.orig_exc, DDError):
             raise e.orig_exc from None
         raise
+    except RecursionError:
+        raise DDSyntaxError(f"{file}: an expression is nested too deeply to parse; split it into "
+                            "several assignments") from None
 
 
 # -- syntax errors in words -----------------------------------------------------------------
