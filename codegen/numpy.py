@@ -45,6 +45,7 @@ from ddc.ir.verify import verify
 from . import numpy_runtime
 from .naming import Minter
 from .numpy_args import DimBinder, dtype_ref, prologue
+from .numpy_buffers import BROADCASTS, VIEWS, plan_buffers
 
 
 # -- what a rule sees ----------------------------------------------------------------------
@@ -289,31 +290,16 @@ numpy_rules: dict[str, Callable[..., str]] = {
     "constant": _constant,
 }
 
-# Results that may share memory with their first input, and read-only broadcast views:
-# an output that is (a view of) an argument, or a broadcast, is copied before returning.
-VIEWS = {"stop_gradient", "reshape", "transpose", "slice"}
-BROADCASTS = {"broadcast_in_dim", "iota"}
+# numpy's name for each elementwise primitive that can write into a dying input (`out=`).
+UFUNCS = {
+    "neg": "np.negative", "abs": "np.abs", "sign": "np.sign", "exp": "np.exp", "log": "np.log",
+    "log1p": "np.log1p", "tanh": "np.tanh", "sqrt": "np.sqrt", "sin": "np.sin", "cos": "np.cos",
+    "add": "np.add", "sub": "np.subtract", "mul": "np.multiply", "div": "np.divide",
+    "pow": "np.power", "max": "np.maximum", "min": "np.minimum",
+}
 
 
 # -- the function --------------------------------------------------------------------------
-
-def _dying_after(graph: Graph) -> dict[int, list]:
-    """Node index -> the non-scalar temporaries whose last use is that node (to `del`)."""
-    last: dict[int, int] = {}
-    values = {}
-    for i, n in enumerate(graph.nodes):
-        last[n.out.id] = i
-        values[n.out.id] = n.out
-        for v in n.inputs:
-            if v.id in last:
-                last[v.id] = i
-    kept = {v.id for v in graph.outputs}
-    dying: dict[int, list] = {}
-    for vid, i in last.items():
-        if vid not in kept and values[vid].ndim > 0:
-            dying.setdefault(i, []).append(values[vid])
-    return dying
-
 
 def _users_broadcast(graph: Graph) -> set[int]:
     """The broadcast_in_dim results that numpy's own broadcasting can stand in for: not an
@@ -332,11 +318,21 @@ def _users_broadcast(graph: Graph) -> set[int]:
     }
 
 
-def _statement(node: Node, names: dict[int, str], dims: DimBinder, implicit: set[int]) -> str:
+def _in_place(node: Node, args: list[str], target: str) -> str:
+    """The node's ufunc writing into `target`, a dying input of the output's type."""
+    return f"{UFUNCS[node.prim.name]}({', '.join(args)}, out={target})"
+
+
+def _statement(node: Node, names: dict[int, str], dims: DimBinder, implicit: set[int],
+               target: str | None = None) -> str:
     if node.prim.name not in numpy_rules:
         raise IRError(f"the numpy backend has no rule for {node.prim.name}")
     site = Site(tuple(v.type for v in node.inputs), node.out.type, dims, node.out.id in implicit)
-    expr = numpy_rules[node.prim.name](site, *(names[v.id] for v in node.inputs), **node.params)
+    args = [names[v.id] for v in node.inputs]
+    if target is not None:
+        expr = _in_place(node, args, target)
+    else:
+        expr = numpy_rules[node.prim.name](site, *args, **node.params)
     kind = f"{node.out.dtype}[{','.join(dims.expr(d) for d in node.out.shape)}]"
     if site.users_broadcast:
         kind += ", broadcast by its users"
@@ -360,6 +356,11 @@ def _return(graph: Graph, names: dict[int, str], bases: dict[int, object]) -> st
     return f"return {', '.join(items)}" if items else "return ()"
 
 
+def _has_ufunc(node: Node) -> bool:
+    """Lowered to a ufunc that takes `out=` (integer `div` is a runtime helper instead)."""
+    return node.prim.name in UFUNCS and (node.prim.name != "div" or node.out.dtype.is_float)
+
+
 def function_source(graph: Graph, name: str | None = None) -> str:
     """The Python source of one function computing `graph`; deterministic.
 
@@ -373,11 +374,13 @@ def function_source(graph: Graph, name: str | None = None) -> str:
     body = prologue(graph.inputs, params, dims)
     names = {v.id: p for v, p in zip(graph.inputs, params)}
     bases: dict[int, object] = {v.id: "argument" for v in graph.inputs}
-    dying = _dying_after(graph)
+    plan = plan_buffers(graph, _has_ufunc)
+    dying = plan.dying
     implicit = _users_broadcast(graph)
     for i, node in enumerate(graph.nodes):
         names[node.out.id] = mint(node.out.name)
-        body.append(_statement(node, names, dims, implicit))
+        target = plan.overwrite.get(i)
+        body.append(_statement(node, names, dims, implicit, target and names[target.id]))
         if node.prim.name in VIEWS:
             bases[node.out.id] = bases[node.inputs[0].id]
         else:
