@@ -378,7 +378,7 @@ def lower_one_hot(l):
     shape = l.out.shape
     spread = l.b.broadcast_in_dim(labels, shape=shape, broadcast_dimensions=tuple(range(labels.ndim)))
     classes = l.b.iota(shape=shape, dimension=len(shape) - 1, dtype=labels.dtype)
-    return l.b.convert(l.b.compare(spread, classes, direction="eq"), dtype=l.out.dtype)
+    return l.coerce(l.b.compare(spread, classes, direction="eq"), l.out.dtype)
 
 
 _define(BUILTINS, "one_hot", "x num_classes dtype", check_one_hot, lower_one_hot, dtype=None)
@@ -418,7 +418,7 @@ def check_eye(c):
 def lower_eye(l):
     rows = l.b.iota(shape=l.out.shape, dimension=0, dtype=i32)
     cols = l.b.iota(shape=l.out.shape, dimension=1, dtype=i32)
-    return l.b.convert(l.b.compare(rows, cols, direction="eq"), dtype=l.out.dtype)
+    return l.coerce(l.b.compare(rows, cols, direction="eq"), l.out.dtype)
 
 
 _define(BUILTINS, "eye", "N M dtype", check_eye, lower_eye, M=None, dtype=None)

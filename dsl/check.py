@@ -28,7 +28,7 @@ from .builtins import BUILTINS, OPERATORS, Builtin
 from .program import FunctionDef, Module
 from .transforms import REFS, TRANSFORMS, FunctionRef, Transform
 from .types import (
-    DTYPE_NAMES, FLOAT, INT, Tensor, bind_float, is_float, is_static, join, kind, static_kind,
+    DTYPE_NAMES, FLOAT, INT, Tensor, bind_float, fits, is_float, is_static, join, kind, static_kind,
     tensor_of, weak_tensor,
 )
 
@@ -283,7 +283,11 @@ class CallCheck:
         return value
 
     def join(self, *tensors: Tensor):
-        return join(list(tensors), self.float_dtype)
+        dtype = join(list(tensors), self.float_dtype)
+        for t in tensors:
+            if t.weak and not fits(t.static, dtype):
+                self.fail(f"the constant {t.static} does not fit {dtype}")
+        return dtype
 
     def broadcast(self, *tensors: Tensor) -> tuple:
         return S.broadcast_shapes(*(t.shape for t in tensors))
@@ -350,12 +354,12 @@ class FunctionChecker:
         for got, spec, expr in pairs:
             want = tensor_of(spec, self.float_dtype)
             if isinstance(got, Tensor) and got.weak:
-                ok = want.shape == () and static_kind(got.static) <= kind(want.dtype)
+                ok = want.shape == () and static_kind(got.static) <= kind(want.dtype) and fits(got.static, want.dtype)
             else:
                 ok = isinstance(got, Tensor) and got.dtype == want.dtype and got.shape == want.shape
             if not ok:
                 hint = None
-                if isinstance(got, Tensor) and got.shape == want.shape:
+                if isinstance(got, Tensor) and not got.weak and got.shape == want.shape:
                     hint = f"convert with astype(..., {spec.dtype})"
                     if FLOAT in (got.dtype, want.dtype):
                         hint += " (float is f32 or f64, whichever the function is called with)"
@@ -441,8 +445,7 @@ class FunctionChecker:
         return self.user_call(e, callee)
 
     def transform(self, e: ast.Call, name: str, t: Transform):
-        required = [p for p in t.params if p not in t.defaults]
-        exprs = bind_arguments(f"{name}()", t.params, required, e.args, e.kwargs, e.span)
+        exprs = bind_arguments(f"{name}()", t.params, ("fun",), e.args, e.kwargs, e.span)
         fun = self.expr(exprs["fun"])
         if not isinstance(fun, REFS):
             raise TransformError(f"{name} needs a function defined with def, got {show(fun)}", exprs["fun"].span)
@@ -495,7 +498,7 @@ class FunctionChecker:
         for p, arg, at in zip(fn.params, args, spans):
             want = bound if p.type.dtype == FLOAT else p.type.dtype
             if arg.weak:
-                if p.type.shape or static_kind(arg.static) > kind(want):
+                if p.type.shape or static_kind(arg.static) > kind(want) or not fits(arg.static, want):
                     raise DDTypeError(f"argument '{p.name}' of {fn.name} must be {p.type}, got {arg}", at)
                 effective.append(Tensor(want, ()))
                 continue

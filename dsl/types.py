@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
+import numpy as np
+
 from ddc.ir import dims as D
 from ddc.ir.dtypes import DTYPES, DType, bool_, i32
 from ddc.ir.types import TensorType
@@ -129,6 +131,14 @@ def join(ts: list[Tensor], float_dtype: DTypeLike) -> DTypeLike:
     if weak_kind > kind(dtype):
         return default_dtype(weak_kind, float_dtype)
     return dtype
+
+
+def fits(value, dtype: DTypeLike) -> bool:
+    """Whether a constant can become a `dtype` value (integers must be in its range)."""
+    if isinstance(value, int) and not isinstance(value, bool) and kind(dtype) == INT:
+        bounds = np.iinfo(dtype.np)
+        return bounds.min <= value <= bounds.max
+    return True
 
 
 def resolve(dtype: DTypeLike, float_dtype: DType) -> DType:

@@ -74,6 +74,11 @@ def test_integer_power_needs_a_float():
     assert (err.line, err.col) == (2, 12) and "** needs a float operand" in err.message
 
 
+def test_an_integer_constant_must_fit_the_dtype():
+    err = error_of("def f(k: i32[n]) -> i32[n]:\n    return k * 3000000000\n", DDTypeError)
+    assert (err.line, err.col) == (2, 12) and "the constant 3000000000 does not fit i32" in err.message
+
+
 def test_broadcast_error_names_both_shapes_and_dims():
     err = error_of("def f(x: f32[b, d], y: f32[h]) -> f32[b, d]:\n    return x + y\n", DDTypeError)
     assert (err.line, err.col) == (2, 12)
