@@ -6,6 +6,7 @@ with exit status 1 and no traceback; usage errors exit 2 (argparse's convention)
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 import traceback
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import api
-from .errors import DDError
+from .errors import DDError, DDNameError
 from .function import Function
 
 
@@ -103,7 +104,11 @@ def _axes(text: str):
 def _function(args) -> Function:
     """The function named on the command line, with the requested transforms applied."""
     module = api.load(args.file)
-    f = getattr(module, args.fn)
+    if args.fn not in module.functions:
+        close = difflib.get_close_matches(args.fn, module.functions, n=1)
+        raise DDNameError(f"{args.file} has no function {args.fn!r}; it has: {', '.join(module.functions)}",
+                          hint=f"did you mean {close[0]!r}?" if close else None)
+    f = module.functions[args.fn]
     if args.jvp:
         f = _jvp_function(f)
     if args.grad is not None:
