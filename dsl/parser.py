@@ -274,7 +274,7 @@ class _ToAST(Transformer):
         values = [i for i in rest if isinstance(i, ast.Expr)]
         trailing = rest[-1] is True
         value = values[0] if len(values) == 1 and not trailing else self._tuple_of(values)
-        return ast.Assign(self.span(meta), target, value)
+        return ast.Assign(self._between(target.span, value.span), target, value)
 
     def target_name(self, meta, items):
         return _Target(ast.Name(self.span(meta), str(items[0])))
@@ -286,12 +286,14 @@ class _ToAST(Transformer):
         values = [i for i in items if isinstance(i, ast.Expr)]
         trailing = items[-1] is True
         value = values[0] if len(values) == 1 and not trailing else self._tuple_of(values)
-        return ast.Return(self.span(meta), value)
+        return ast.Return(self._between(self.span(meta), value.span), value)
+
+    def _between(self, first: Span, last: Span) -> Span:
+        """From the start of `first` to the end of `last` (a statement without its newline)."""
+        return Span(self.file, first.line, first.col, last.end_line, last.end_col, self.source)
 
     def _tuple_of(self, values: list[ast.Expr]) -> ast.TupleExpr:
-        first, last = values[0].span, values[-1].span
-        span = Span(self.file, first.line, first.col, last.end_line, last.end_col, self.source)
-        return ast.TupleExpr(span, tuple(values))
+        return ast.TupleExpr(self._between(values[0].span, values[-1].span), tuple(values))
 
     # expressions
     def __default__(self, data, children, meta):
