@@ -7,7 +7,7 @@ source because lowering copies spans onto IR nodes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class Span:
     col: int
     end_line: int
     end_col: int
-    source: str = ""  # the whole file's text, so a message can quote the line
+    source: str = field(default="", repr=False, compare=False)  # the file, to quote its line
 
     def line_text(self) -> str:
         lines = self.source.splitlines()
