@@ -38,19 +38,9 @@ BINARY_FLOAT = ("pow",)
 COMPARE_DIRECTIONS = ("lt", "le", "gt", "ge", "eq", "ne")
 
 
-def _unary(name: str, float_only: bool):
-    def rule(ts):
-        (t,) = ts
-        if float_only and not t.dtype.is_float:
-            _fail(name, f"needs a float operand, got {t}")
-        if t.dtype.is_bool:
-            _fail(name, f"not defined on bool, got {t}")
-        return t
+def _elementwise(name: str, float_only: bool):
+    """Operands of one type (any number of them), which is also the result type."""
 
-    return rule
-
-
-def _binary(name: str, float_only: bool):
     def rule(ts):
         t = _same_types(name, ts)
         if float_only and not t.dtype.is_float:
@@ -63,14 +53,14 @@ def _binary(name: str, float_only: bool):
 
 
 for _n in UNARY_FLOAT:
-    register(Primitive(_n, _unary(_n, True), elementwise=True))
+    register(Primitive(_n, _elementwise(_n, True), elementwise=True))
 for _n in UNARY_ANY:
-    register(Primitive(_n, _unary(_n, False), elementwise=True, linear=_n == "neg"))
+    register(Primitive(_n, _elementwise(_n, False), elementwise=True, linear=_n == "neg"))
 for _n in BINARY_ARITH:
-    register(Primitive(_n, _binary(_n, False), arity=2, elementwise=True,
+    register(Primitive(_n, _elementwise(_n, False), arity=2, elementwise=True,
                        linear=_n in ("add", "sub", "mul", "div")))
 for _n in BINARY_FLOAT:
-    register(Primitive(_n, _binary(_n, True), arity=2, elementwise=True))
+    register(Primitive(_n, _elementwise(_n, True), arity=2, elementwise=True))
 
 
 def _compare_rule(ts, direction):
