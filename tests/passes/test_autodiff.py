@@ -214,3 +214,11 @@ def test_cleanups_remove_identity_work():
     from ddc.passes.cleanup import cleanup
 
     assert cleanup(g).nodes == []
+
+
+def test_ddc_debug_prints_the_ir_after_each_pass(monkeypatch, capsys):
+    monkeypatch.setenv("DDC_DEBUG", "1")
+    autodiff.grad(_graph(lambda b, x: _sum_all(b, b.exp(x)), T(3)))
+    err = capsys.readouterr().err
+    for name in ("jvp", "linearize", "transpose", "cse", "simplify", "dce", "grad"):
+        assert f"# after {name}\ngraph " in err
