@@ -18,12 +18,18 @@ def traced(name: str):
         def run(*args, **kwargs):
             result = fn(*args, **kwargs)
             if debug_enabled():
-                graphs = result if isinstance(result, tuple) else (result,)
-                for g in graphs:
-                    if hasattr(g, "nodes"):
-                        print(f"# after {name}\n{g}", file=sys.stderr)
+                for g in _graphs_in(result):
+                    print(f"# after {name}\n{g}", file=sys.stderr)
             return result
 
         return run
 
     return wrap
+
+
+def _graphs_in(result) -> list:
+    """The graphs a pass returned: itself, or those in its tuple or result record."""
+    if hasattr(result, "nodes"):
+        return [result]
+    items = result if isinstance(result, tuple) else getattr(result, "__dict__", {}).values()
+    return [g for g in items if hasattr(g, "nodes")]
