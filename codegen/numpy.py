@@ -46,6 +46,7 @@ from . import numpy_runtime
 from .naming import Minter
 from .numpy_args import DimBinder, dtype_ref, prologue
 from .numpy_buffers import BROADCASTS, VIEWS, plan_buffers
+from .numpy_fusion import ADD_SCATTER, fuse, fused_rules, optimize
 
 
 # -- what a rule sees ----------------------------------------------------------------------
@@ -297,6 +298,8 @@ UFUNCS = {
     "add": "np.add", "sub": "np.subtract", "mul": "np.multiply", "div": "np.divide",
     "pow": "np.power", "max": "np.maximum", "min": "np.minimum",
 }
+# The slow ones (numpy computes them one element at a time): split across cores when large.
+PARALLEL = {"exp", "log", "log1p", "tanh", "sin", "cos"}
 
 
 # -- the function --------------------------------------------------------------------------
@@ -319,20 +322,43 @@ def _users_broadcast(graph: Graph) -> set[int]:
 
 
 def _in_place(node: Node, args: list[str], target: str) -> str:
-    """The node's ufunc writing into `target`, a dying input of the output's type."""
-    return f"{UFUNCS[node.prim.name]}({', '.join(args)}, out={target})"
+    """The node writing into `target`, a dying input of the output's type."""
+    if node.prim is ADD_SCATTER:
+        return f"scatter_add_into({target}, {', '.join(args[1:])}, {node.params['axis']}, {node.params['batch_dims']})"
+    return _ufunc_call(node, args, f", out={target}")
+
+
+def _ufunc_call(node: Node, args: list[str], out: str = "") -> str:
+    name = node.prim.name
+    size = node.out.type.size()
+    if name in PARALLEL and not (isinstance(size, int) and size < numpy_runtime.PARALLEL_MIN_SIZE):
+        return f"parallel({UFUNCS[name]}, {', '.join(args)}{out})"
+    return f"{UFUNCS[name]}({', '.join(args)}{out})"
+
+
+def _writable_inputs(node: Node) -> list:
+    """The inputs the node's lowering could write its result into (with `out=`)."""
+    if node.prim is ADD_SCATTER:
+        return node.inputs[:1]
+    name = node.prim.name
+    if name in UFUNCS and (name != "div" or node.out.dtype.is_float):  # int div: a helper
+        return node.inputs
+    return []
 
 
 def _statement(node: Node, names: dict[int, str], dims: DimBinder, implicit: set[int],
                target: str | None = None) -> str:
-    if node.prim.name not in numpy_rules:
+    rule = numpy_rules.get(node.prim.name) or fused_rules.get(node.prim.name)
+    if rule is None:
         raise IRError(f"the numpy backend has no rule for {node.prim.name}")
     site = Site(tuple(v.type for v in node.inputs), node.out.type, dims, node.out.id in implicit)
     args = [names[v.id] for v in node.inputs]
     if target is not None:
         expr = _in_place(node, args, target)
+    elif node.prim.name in PARALLEL:
+        expr = _ufunc_call(node, args)
     else:
-        expr = numpy_rules[node.prim.name](site, *args, **node.params)
+        expr = rule(site, *args, **node.params)
     kind = f"{node.out.dtype}[{','.join(dims.expr(d) for d in node.out.shape)}]"
     if site.users_broadcast:
         kind += ", broadcast by its users"
@@ -356,17 +382,13 @@ def _return(graph: Graph, names: dict[int, str], bases: dict[int, object]) -> st
     return f"return {', '.join(items)}" if items else "return ()"
 
 
-def _has_ufunc(node: Node) -> bool:
-    """Lowered to a ufunc that takes `out=` (integer `div` is a runtime helper instead)."""
-    return node.prim.name in UFUNCS and (node.prim.name != "div" or node.out.dtype.is_float)
-
-
 def function_source(graph: Graph, name: str | None = None) -> str:
     """The Python source of one function computing `graph`; deterministic.
 
     Named `name` when given (the caller validates it), else a name minted from the graph's.
     """
     verify(graph)
+    graph = fuse(optimize(graph))
     mint = Minter()
     fname = mint(graph.name, "f")
     params = [mint(v.name, "arg") for v in graph.inputs]
@@ -374,7 +396,7 @@ def function_source(graph: Graph, name: str | None = None) -> str:
     body = prologue(graph.inputs, params, dims)
     names = {v.id: p for v, p in zip(graph.inputs, params)}
     bases: dict[int, object] = {v.id: "argument" for v in graph.inputs}
-    plan = plan_buffers(graph, _has_ufunc)
+    plan = plan_buffers(graph, _writable_inputs)
     dying = plan.dying
     implicit = _users_broadcast(graph)
     for i, node in enumerate(graph.nodes):

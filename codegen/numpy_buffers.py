@@ -18,7 +18,7 @@ reuse, never corrupts a value.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 from ddc.ir.core import Graph, Node, Value
 
@@ -50,8 +50,8 @@ class BufferPlan:
     overwrite: dict[int, Value]  # node index -> the input it writes its result into
 
 
-def plan_buffers(graph: Graph, in_place: Callable[[Node], bool]) -> BufferPlan:
-    """`in_place(node)`: whether the node's lowering can take an `out=` argument."""
+def plan_buffers(graph: Graph, in_place: Callable[[Node], Sequence[Value]]) -> BufferPlan:
+    """`in_place(node)`: the inputs the node's lowering can write its result into."""
     dying = dying_after(graph)
     buffer: dict[int, object] = {v.id: None for v in graph.inputs}  # value -> buffer (None: not ours)
     holders: dict[object, set[int]] = {}  # buffer -> live values that see it
@@ -62,8 +62,8 @@ def plan_buffers(graph: Graph, in_place: Callable[[Node], bool]) -> BufferPlan:
         out, name = node.out, node.prim.name
         dies_here = {v.id for v in dying.get(i, ())}
         target = None
-        if out.ndim > 0 and in_place(node):
-            target = next((v for v in node.inputs if v.id in writable and v.id in dies_here
+        if out.ndim > 0:
+            target = next((v for v in in_place(node) if v.id in writable and v.id in dies_here
                            and v.type == out.type and holders[buffer[v.id]] == {v.id}), None)
         if target is not None:
             overwrite[i] = target

@@ -4,6 +4,8 @@ This file is copied verbatim into every exported module (`ddc compile ... -o f.p
 needs numpy alone. None of its top-level names ends in `_<digits>`, the shape of every
 name the code generator mints, so generated names never shadow these.
 """
+import os
+
 import numpy as np
 
 bool_ = np.dtype("bool")
@@ -115,8 +117,42 @@ def gather(x, idx, axis, batch_dims):
 def scatter_add(updates, idx, axis, batch_dims, shape):
     """The transpose of `gather` in x: zeros of `shape` with `updates` added at `idx`
     (repeated indices add up)."""
-    out = np.zeros(shape, updates.dtype)
+    return scatter_add_into(np.zeros(shape, updates.dtype), updates, idx, axis, batch_dims)
+
+
+def scatter_add_into(out, updates, idx, axis, batch_dims):
+    """`out + scatter_add(updates, idx, ...)`, added into `out` in place and returned."""
     index, order = batched_index(idx, axis, batch_dims, axis - batch_dims)
     order = order + tuple(range(len(order), updates.ndim))
     np.add.at(np.moveaxis(out, axis, batch_dims), index, np.transpose(updates, np.argsort(order)))
+    return out
+
+
+# -- large elementwise work across cores ---------------------------------------------------
+
+# numpy's transcendental loops run one element at a time and release the GIL, so a large
+# array split into row blocks runs on every core. The thread count follows OMP_NUM_THREADS
+# (as numpy's BLAS does), else the machine's cores.
+THREADS = max(1, int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1))
+PARALLEL_MIN_SIZE = 1 << 16  # below this, handing work to threads costs more than it saves
+_pool = []
+
+
+def parallel(ufunc, x, out=None):
+    """`ufunc(x, out=out)`, the rows of a large `x` split across THREADS threads."""
+    rows = x.shape[0] if x.ndim else 0
+    if THREADS == 1 or x.size < PARALLEL_MIN_SIZE or rows < THREADS:
+        return ufunc(x, out=out)
+    if out is None:
+        out = np.empty(x.shape, x.dtype)
+    if not _pool:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool.append(ThreadPoolExecutor(THREADS - 1, thread_name_prefix="ddc"))
+    bounds = [rows * k // THREADS for k in range(THREADS + 1)]
+    blocks = [slice(lo, hi) for lo, hi in zip(bounds, bounds[1:])]
+    pending = [_pool[0].submit(ufunc, x[b], out=out[b]) for b in blocks[1:]]
+    ufunc(x[blocks[0]], out=out[blocks[0]])
+    for p in pending:
+        p.result()
     return out

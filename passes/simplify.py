@@ -26,10 +26,13 @@ Pattern = Callable[..., "Value | None"]
 simplify_rules: dict[str, list[tuple[str, Pattern]]] = {}
 
 
-def pattern(group: str, *prims: str):
+def pattern(group: str, *prims: str, table: dict | None = None):
+    """Register a pattern for `prims` in `table` (default: `simplify_rules`)."""
+    rules = simplify_rules if table is None else table
+
     def register(fn: Pattern) -> Pattern:
         for p in prims:
-            simplify_rules.setdefault(p, []).append((group, fn))
+            rules.setdefault(p, []).append((group, fn))
         return fn
 
     return register
@@ -182,8 +185,11 @@ for _name in _FOLD:
 
 # -- the pass ------------------------------------------------------------------------------
 
-@traced("simplify")
-def simplify(graph: Graph, only: set[str] | None = None) -> Graph:
+def rewrite(graph: Graph, rules: dict[str, list[tuple[str, Pattern]]], only: set[str] | None = None) -> Graph:
+    """Rewrite `graph` node by node with the patterns in `rules` (in groups `only`, or all).
+
+    The driver that other pattern passes share: the first pattern that returns a value of
+    the node's type replaces the node; nodes the patterns emit are known to later ones."""
     facts = Facts()
     b = Builder()
     env: dict[int, Value] = {}
@@ -191,7 +197,7 @@ def simplify(graph: Graph, only: set[str] | None = None) -> Graph:
         b.span = node.span
         inputs = [env.get(v.id, v) for v in node.inputs]
         replacement = None
-        for group, fn in simplify_rules.get(node.prim.name, ()):
+        for group, fn in rules.get(node.prim.name, ()):
             if only is None or group in only:
                 start = len(b.nodes)
                 replacement = fn(b, facts, *inputs, **node.params)
@@ -207,3 +213,8 @@ def simplify(graph: Graph, only: set[str] | None = None) -> Graph:
         facts.producer[node.out.id] = fresh
     outputs = [env.get(v.id, v) for v in graph.outputs]
     return b.graph(graph.inputs, outputs, graph.name)
+
+
+@traced("simplify")
+def simplify(graph: Graph, only: set[str] | None = None) -> Graph:
+    return rewrite(graph, simplify_rules, only)

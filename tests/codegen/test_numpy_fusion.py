@@ -1,0 +1,64 @@
+"""Backend-only rewrites: optimisations before codegen, a scatter added in place, large
+transcendental ops split across threads. Values never change."""
+from __future__ import annotations
+
+import numpy as np
+
+from ddc import ir
+from ddc.codegen import numpy_runtime
+from ddc.codegen.numpy import compile
+from ddc.ir import Sym, f32, f64, i32
+
+from .graphs import make_graph
+
+n = Sym.name("n")
+
+
+def T(dtype, *shape):
+    return ir.TensorType(dtype, shape)
+
+
+def test_a_scatter_added_to_a_dying_array_is_added_in_place():
+    def build(b, x, u, idx):
+        dense = b.exp(x)
+        return b.add(dense, b.scatter_add(u, idx, axis=1, batch_dims=1, shape=(n, 4)))
+
+    g = make_graph(build, T(f64, "n", 4), T(f64, "n", 1), T(i32, "n", 1))
+    source = compile(g).source
+    assert "scatter_add_into(t_" in source and "np.zeros" not in source
+    assert "scatter_add(" not in source.replace("scatter_add_into(", "")
+    rng = np.random.default_rng(0)
+    x, u = rng.standard_normal((5, 4)), rng.standard_normal((5, 1))
+    idx = np.array([[0], [3], [3], [1], [2]], np.int32)
+    want = np.exp(x)
+    want[np.arange(5), idx[:, 0]] += u[:, 0]
+    np.testing.assert_allclose(compile(g)(x, u, idx), want, rtol=1e-15)
+
+
+def test_a_scatter_added_to_an_argument_copies_it_first():
+    def build(b, x, u, idx):
+        return b.add(b.scatter_add(u, idx, axis=0, batch_dims=0, shape=(4,)), x)
+
+    g = make_graph(build, T(f64, 4), T(f64, 3), T(i32, 3))
+    x, u, idx = np.zeros(4), np.array([1.0, 2.0, 3.0]), np.array([1, 1, 3], np.int32)
+    np.testing.assert_array_equal(compile(g)(x, u, idx), [0, 3, 0, 3])
+    np.testing.assert_array_equal(x, 0)  # the caller's array is untouched
+
+
+def test_large_transcendental_ops_run_in_row_blocks_with_the_same_values():
+    g = make_graph(lambda b, x: b.tanh(b.exp(b.neg(x))), T(f32, "n", "d"))
+    source = compile(g).source
+    assert "parallel(np.exp, " in source and "parallel(np.tanh, " in source
+    rows = numpy_runtime.PARALLEL_MIN_SIZE // 8 + 3  # large enough to split, rows uneven
+    x = np.random.default_rng(0).standard_normal((rows, 16)).astype(np.float32)
+    np.testing.assert_array_equal(compile(g)(x), np.tanh(np.exp(-x)))
+    small = make_graph(lambda b, x: b.exp(x), T(f32, 3, 4))
+    assert "parallel(" not in compile(small).source  # known to be small: a plain call
+
+
+def test_parallel_splits_rows_and_fills_out():
+    x = np.linspace(-3, 3, numpy_runtime.PARALLEL_MIN_SIZE * 2).reshape(-1, 8)
+    out = np.empty_like(x)
+    assert numpy_runtime.parallel(np.exp, x, out=out) is out
+    np.testing.assert_array_equal(out, np.exp(x))
+    np.testing.assert_array_equal(numpy_runtime.parallel(np.log1p, np.abs(x)), np.log1p(np.abs(x)))

@@ -1,0 +1,72 @@
+"""onehot_to_gather: the pick and its cotangent without a dense one-hot, same numbers."""
+from __future__ import annotations
+
+import numpy as np
+
+from ddc import ir
+from ddc.codegen.numpy import compile
+from ddc.ir import Builder, Sym, TensorType, Value, f64, i32
+from ddc.passes.autodiff import grad
+from ddc.passes.cleanup import cleanup
+from ddc.passes.dce import dce
+from ddc.passes.onehot import onehot_to_gather
+
+n, c = Sym.name("n"), Sym.name("c")
+
+
+def one_hot(b, labels, shape):
+    spread = b.broadcast_in_dim(labels, shape=shape, broadcast_dimensions=(0,))
+    classes = b.iota(shape=shape, dimension=1, dtype=i32)
+    return b.convert(b.compare(spread, classes, direction="eq"), dtype=f64)
+
+
+def picked_loss() -> ir.Graph:
+    """-sum(log_softmax-ish(z) * one_hot(labels)) / n, as the stdlib writes it."""
+    b = Builder()
+    z, labels = Value(TensorType(f64, (n, c)), "z"), Value(TensorType(i32, (n,)), "labels")
+    logp = b.sub(z, b.broadcast_in_dim(b.log(b.reduce_sum(b.exp(z), axes=(1,))), shape=(n, c),
+                                       broadcast_dimensions=(0,)))
+    picked = b.reduce_sum(b.mul(logp, one_hot(b, labels, (n, c))), axes=(1,))
+    total = b.reduce_sum(picked, axes=(0,))
+    return ir.verify(b.graph([z, labels], [b.neg(b.div(total, b.constant(value=n, dtype=f64)))], "loss"))
+
+
+def data():
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((6, 4)), np.array([0, 3, 1, 1, 2, 3], np.int32)
+
+
+def prims(graph) -> set[str]:
+    return {node.prim.name for node in graph.nodes}
+
+
+def test_the_pick_becomes_a_gather():
+    g = dce(onehot_to_gather(picked_loss()))
+    ir.verify(g)
+    assert "gather" in prims(g)
+    assert not {"iota", "compare", "convert"} & prims(g), str(g)
+    z, labels = data()
+    logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+    want = -logp[np.arange(6), labels].mean()
+    np.testing.assert_allclose(compile(g)(z, labels), want, rtol=1e-14)
+    np.testing.assert_allclose(compile(picked_loss())(z, labels), want, rtol=1e-14)
+
+
+def test_the_cotangent_becomes_a_scatter_and_matches_the_analytic_gradient():
+    g = grad(picked_loss())
+    assert "iota" in prims(g)  # the dense one-hot, before the pass
+    rewritten = cleanup(onehot_to_gather(g))
+    ir.verify(rewritten)
+    assert "scatter_add" in prims(rewritten) and "iota" not in prims(rewritten), str(rewritten)
+    z, labels = data()
+    p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    p[np.arange(6), labels] -= 1
+    np.testing.assert_allclose(compile(rewritten)(z, labels), p / 6, rtol=1e-12, atol=1e-15)
+
+
+def test_a_one_hot_along_another_axis_or_summed_elsewhere_is_left_alone():
+    b = Builder()
+    z, labels = Value(TensorType(f64, (n, c)), "z"), Value(TensorType(i32, (n,)), "labels")
+    prod = b.mul(z, one_hot(b, labels, (n, c)))
+    g = ir.verify(b.graph([z, labels], [b.reduce_sum(prod, axes=(0,)), b.mul(prod, z)], "f"))
+    assert prims(onehot_to_gather(g)) == prims(g)
