@@ -12,6 +12,7 @@ identifier through as it is and replaces anything else, and the text is then emi
 """
 from __future__ import annotations
 
+import keyword
 import re
 
 STEM_LIMIT = 24
@@ -45,3 +46,14 @@ def label(name: str | None, fallback: str) -> str:
     if name and name.isascii() and name.isidentifier() and len(name) <= LABEL_LIMIT:
         return name
     return fallback
+
+
+def export_name(name, taken: set[str]) -> str:
+    """`name`, if it can name the function of an exported module: an ASCII identifier that
+    is not a keyword, a dunder, or in `taken` (builtins, names the module defines)."""
+    if (not isinstance(name, str) or not name.isascii() or not name.isidentifier()
+            or keyword.iskeyword(name) or name in taken or name.startswith("__")):
+        raise ValueError(
+            f"{name!r} cannot name the exported function: use an ASCII identifier that is "
+            f"not a keyword, a builtin, a dunder, or a name the module defines")
+    return name

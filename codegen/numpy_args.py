@@ -16,6 +16,8 @@ Messages quote DSL names only through `naming.label` and `repr`.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from ddc.errors import IRError
 from ddc.ir import dims as D
 from ddc.ir.core import Value
@@ -84,17 +86,27 @@ class DimBinder:
         return f"{t.dtype.name}[{','.join(self.text(d) for d in t.shape)}]"
 
 
-def prologue(inputs: list[Value], params: list[str], dims: DimBinder) -> list[str]:
-    """Lines that check each argument and bind every dim name they determine."""
+def numpy_conversion(v: Value, p: str, who: str, declared: str) -> list[str]:
+    """Make parameter `p` an ndarray of its dtype and rank (or raise): the cheap test
+    inline, `check_array` only when it fails."""
+    dt = dtype_ref(v.dtype)
+    return [
+        f"if type({p}) is not np.ndarray or {p}.dtype != {dt} or {p}.ndim != {v.ndim}:",
+        f"    {p} = check_array({p}, {dt}, {v.ndim}, {who!r}, {declared!r})",
+    ]
+
+
+def prologue(inputs: list[Value], params: list[str], dims: DimBinder,
+             convert: Callable[[Value, str, str, str], list[str]] = numpy_conversion) -> list[str]:
+    """Lines that check each argument and bind every dim name they determine.
+
+    `convert(value, param, who, declared)` gives the lines that turn one argument into the
+    backend's array type (numpy's by default; the Triton backend makes torch tensors)."""
     lines: list[str] = []
     compound: list[tuple[str, str, int, D.Dim]] = []  # like n-1: checked once n is bound
     for index, (v, p) in enumerate(zip(inputs, params)):
         who = describe(v, index)
-        dt = dtype_ref(v.dtype)
-        lines += [
-            f"if type({p}) is not np.ndarray or {p}.dtype != {dt} or {p}.ndim != {v.ndim}:",
-            f"    {p} = check_array({p}, {dt}, {v.ndim}, {who!r}, {dims.declared(v.type)!r})",
-        ]
+        lines += convert(v, p, who, dims.declared(v.type))
         for axis, d in enumerate(v.shape):
             size = f"{p}.shape[{axis}]"
             name = plain_name(d)
