@@ -131,6 +131,12 @@ def _compare(site, x, y, direction):
     return f"{x} {_COMPARE_OPS[direction]} {y}"
 
 
+def _select(site, pred, on_true, on_false):
+    if site.out.dtype.is_float:
+        return f"select({pred}, {on_true}, {on_false})"  # bit masks: numpy's where is slow
+    return f"np.where({pred}, {on_true}, {on_false})"
+
+
 def _convert(site, x, dtype):
     return f"{x}.astype({dtype_ref(dtype)})"
 
@@ -272,7 +278,7 @@ numpy_rules: dict[str, Callable[..., str]] = {
     "max": _call("np.maximum"),
     "min": _call("np.minimum"),
     "compare": _compare,
-    "select": _call("np.where"),
+    "select": _select,
     "convert": _convert,
     "stop_gradient": lambda site, x: x,
     "broadcast_in_dim": _broadcast_in_dim,
@@ -324,6 +330,8 @@ def _in_place(node: Node, args: list[str], target: str) -> str:
     """The node writing into `target`, a dying input of the output's type."""
     if node.prim is ADD_SCATTER:
         return f"scatter_add_into({target}, {', '.join(args[1:])}, {node.params['axis']}, {node.params['batch_dims']})"
+    if node.prim.name == "select":
+        return f"select({', '.join(args)}, out={target})"
     return _ufunc_call(node, args, f", out={target}")
 
 
@@ -340,6 +348,8 @@ def _writable_inputs(node: Node) -> list:
     if node.prim is ADD_SCATTER:
         return node.inputs[:1]
     name = node.prim.name
+    if name == "select" and node.out.dtype.is_float:
+        return node.inputs[1:]
     if name in UFUNCS and (name != "div" or node.out.dtype.is_float):  # int div: a helper
         return node.inputs
     return []

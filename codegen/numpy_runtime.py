@@ -77,6 +77,27 @@ def logistic(x):
     return np.where(x >= 0, r, e * r)
 
 
+def select(pred, on_true, on_false, out=None):
+    """`np.where(pred, on_true, on_false)`, for floats by bit masks: numpy's `where` decides
+    element by element and runs several times slower. Exact, NaNs and signed zeros included:
+    each result element is one operand's bits."""
+    dtype = np.result_type(on_true, on_false)
+    if dtype.kind != "f" or np.ndim(pred) == 0:
+        return np.where(pred, on_true, on_false)
+    bits = np.dtype(f"i{dtype.itemsize}")
+    t = np.asarray(on_true, dtype).view(bits)
+    f = np.asarray(on_false, dtype).view(bits)
+    target = None if out is None else out.view(bits)
+    if f.ndim == 0 and f == 0:  # `where(p, x, 0)`, as relu: x's bits where p, else +0.0
+        result = np.bitwise_and(t, np.negative(pred, dtype=bits), out=target)
+    elif t.ndim == 0 and t == 0:
+        result = np.bitwise_and(f, np.subtract(pred, 1, dtype=bits), out=target)
+    else:
+        mixed = np.bitwise_and(np.bitwise_xor(t, f), np.negative(pred, dtype=bits))
+        result = np.bitwise_xor(f, mixed, out=target)
+    return result.view(dtype)
+
+
 def int_div(x, y):
     """Integer division rounding toward zero, as lax.div does (numpy's // rounds down)."""
     q = x // y

@@ -62,3 +62,28 @@ def test_parallel_splits_rows_and_fills_out():
     assert numpy_runtime.parallel(np.exp, x, out=out) is out
     np.testing.assert_array_equal(out, np.exp(x))
     np.testing.assert_array_equal(numpy_runtime.parallel(np.log1p, np.abs(x)), np.log1p(np.abs(x)))
+
+
+def test_float_select_by_bit_masks_matches_where_bit_for_bit():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    x[0, :3] = [np.nan, -np.inf, -0.0]
+    p = x > 0
+    zero, two = np.float32(0), np.float32(2.5)
+    for on_true, on_false in [(x, zero), (zero, x), (x, -x), (x[:, :1], x), (two, x), (x, x[:1])]:
+        got, want = numpy_runtime.select(p, on_true, on_false), np.where(p, on_true, on_false)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got.view(np.int32), want.view(np.int32))
+
+
+def test_relu_and_its_gradient_select_in_place():
+    def build(b, x):
+        y = b.exp(x)
+        zero = b.full(0.0, y.type)
+        return b.select(b.compare(y, b.full(1.0, y.type), direction="gt"), y, zero)
+
+    g = make_graph(build, T(f64, "n"))
+    source = compile(g).source
+    assert "= select(t_" in source and ", out=t_" in source
+    x = np.array([-1.0, 0.0, 0.5, np.nan])
+    np.testing.assert_array_equal(compile(g)(x), np.where(np.exp(x) > 1, np.exp(x), 0.0))
