@@ -83,8 +83,11 @@ def _pick(b, facts, x, axes):
 
 
 def _one_per_row(n, k: int) -> bool:
+    """A scatter along the last axis k with one index per row (idx of shape [...] or
+    [..., 1]): summed over k, it is its updates."""
+    idx = n.inputs[1]
     return (n.params["axis"] == k and n.params["batch_dims"] == k
-            and n.inputs[1].ndim == k + 1 and n.inputs[1].shape[k] == 1)
+            and (idx.ndim == k or idx.ndim == k + 1 and idx.shape[k] == 1))
 
 
 @pattern("onehot", "mul", table=onehot_rules)

@@ -70,3 +70,14 @@ def test_a_one_hot_along_another_axis_or_summed_elsewhere_is_left_alone():
     prod = b.mul(z, one_hot(b, labels, (n, c)))
     g = ir.verify(b.graph([z, labels], [b.reduce_sum(prod, axes=(0,)), b.mul(prod, z)], "f"))
     assert prims(onehot_to_gather(g)) == prims(g)
+
+
+def test_a_row_sum_of_a_per_row_scatter_is_its_updates():
+    b = Builder()
+    u, labels = Value(TensorType(f64, (n,)), "u"), Value(TensorType(i32, (n,)), "labels")
+    spread = b.scatter_add(u, labels, axis=1, batch_dims=1, shape=(n, c))
+    g = ir.verify(b.graph([u, labels], [b.reduce_sum(spread, axes=(1,))], "f"))
+    rewritten = dce(onehot_to_gather(g))
+    assert "scatter_add" not in prims(rewritten), str(rewritten)
+    values = np.array([1.5, -2.0, 3.0])
+    np.testing.assert_array_equal(compile(rewritten)(values, np.array([2, 0, 1], np.int32)), values)
