@@ -66,8 +66,10 @@ class _Loader:
             return self.by_path[key]
         if key in self.loading:
             chain = self.loading[self.loading.index(key):] + [key]
-            raise DDImportError("import cycle: " + " -> ".join(p.stem for p in chain), span,
-                                hint="move what both modules need into a third module")
+            hint = (f"this file is named {key.name}, so `import {key.stem}` finds it before any "
+                    f"stdlib module of that name; rename the file" if len(chain) == 2
+                    else "move what both modules need into a third module")
+            raise DDImportError("import cycle: " + " -> ".join(p.stem for p in chain), span, hint=hint)
         try:
             source = path.read_text()
         except OSError as e:
