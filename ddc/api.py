@@ -56,12 +56,17 @@ def _name(argnums) -> str:
 
 
 def grad(f: Function, argnums: int | Sequence[int] = 0) -> Function:
-    return f.derive(f"grad{_name(argnums)}_{f.name}", lambda dt: autodiff.grad(f.graph_for(dt), argnums))
+    """The gradient, or a tuple of gradients for a tuple of argnums (even of length one)."""
+    structure = None if isinstance(argnums, int) else _as_tuple
+    return f.derive(f"grad{_name(argnums)}_{f.name}",
+                    lambda dt: autodiff.grad(f.graph_for(dt), argnums), structure=structure)
 
 
 def value_and_grad(f: Function, argnums: int | Sequence[int] = 0) -> Function:
+    """Returns (value, gradient), or (value, (gradients...)) for a tuple of argnums, as JAX."""
+    structure = None if isinstance(argnums, int) else (lambda outs: (outs[0], tuple(outs[1:])))
     return f.derive(f"value_and_grad{_name(argnums)}_{f.name}",
-                    lambda dt: autodiff.value_and_grad(f.graph_for(dt), argnums))
+                    lambda dt: autodiff.value_and_grad(f.graph_for(dt), argnums), structure=structure)
 
 
 def jacfwd(f: Function, argnums: int | Sequence[int] = 0) -> Function:

@@ -19,13 +19,16 @@ GraphBuilder = Callable[[DType], Graph]
 
 class Function:
     def __init__(self, name: str, build: GraphBuilder, param_names: Sequence[str],
-                 generic: Sequence[bool], span: Span | None = None, backend: str = "numpy"):
+                 generic: Sequence[bool], span: Span | None = None, backend: str = "numpy",
+                 structure: Callable[[Any], Any] | None = None):
         self.name = name
         self._build = build
         self.param_names = tuple(param_names)
         self.generic = tuple(generic)  # which params have the `float` dtype variable
         self.span = span
         self.backend = backend
+        # regroups the graph's flat outputs as the caller expects, e.g. (value, (g0, g1))
+        self.structure = structure
         self._graphs: dict[DType, Graph] = {}
         self._compiled: dict[tuple[DType, str], Any] = {}
 
@@ -56,10 +59,11 @@ class Function:
         """A new Function whose graph is `build(dtype)`, same params unless changed."""
         return Function(name, build, changes.get("param_names", self.param_names),
                         changes.get("generic", self.generic), self.span,
-                        changes.get("backend", self.backend))
+                        changes.get("backend", self.backend), changes.get("structure"))
 
     def with_backend(self, backend: str) -> "Function":
-        return Function(self.name, self.graph_for, self.param_names, self.generic, self.span, backend)
+        return Function(self.name, self.graph_for, self.param_names, self.generic, self.span,
+                        backend, self.structure)
 
     # -- running ---------------------------------------------------------------------------
     def compiled(self, dtype: DType = f32, backend: str | None = None):
@@ -108,9 +112,10 @@ class Function:
         from ddc.codegen.numpy_runtime import ArgumentError
 
         try:
-            return code(*args)
+            out = code(*args)
         except ArgumentError as e:
             raise CallError(f"{self.name}: {e}", self.span) from None
+        return self.structure(out) if self.structure else out
 
     # -- pictures --------------------------------------------------------------------------
     def to_dot(self, **options):

@@ -17,7 +17,7 @@ PLOT_HINT = "--plot needs matplotlib, which is not installed: pip install 'ddc[p
 def adam(loss_and_grads: Callable, params: Sequence[np.ndarray], data: Sequence | Callable[[int], Sequence],
          steps: int, lr: float, every: int = 10,
          report: Callable[[list[np.ndarray]], str] | None = None) -> list[float]:
-    """Minimise `loss_and_grads(*params, *data) -> (loss, *grads)` over `params` (updated in
+    """Minimise `loss_and_grads(*params, *data) -> (loss, grads)` over `params` (updated in
     place) with Adam. `data` is the arguments after the parameters, or a function of the
     step that gives them (a fresh batch per step). Prints the loss every `every` steps (and
     `report(params)`, if given). Returns the loss at every step and after the last one."""
@@ -26,7 +26,7 @@ def adam(loss_and_grads: Callable, params: Sequence[np.ndarray], data: Sequence 
     second = [np.zeros_like(p) for p in params]
     history = []
     for step in range(steps + 1):
-        loss, *grads = loss_and_grads(*params, *(data(step) if callable(data) else data))
+        loss, grads = loss_and_grads(*params, *(data(step) if callable(data) else data))
         history.append(float(loss))
         if step % every == 0 or step == steps:
             extra = f"  {report(list(params))}" if report else ""

@@ -48,7 +48,7 @@ def main(steps: int = 150, plot: str | None = None, seed: int = 0) -> tuple[floa
     euclidean = nearest_neighbour_accuracy(np.eye(DIMS), x, labels, x_test, labels_test)
     print(f"Euclidean 1-NN accuracy {euclidean:.2f}")
     model = ddc.load(HERE / "nca.dd")
-    loss_and_grad = ddc.value_and_grad(model.nca)
+    loss_and_grad = ddc.value_and_grad(model.nca, argnums=(0,))
     report = lambda p: f"1-NN accuracy {nearest_neighbour_accuracy(p[0], x, labels, x_test, labels_test):.2f}"  # noqa: E731
     history = training.adam(loss_and_grad, [L], [x, labels], steps, lr=0.02, every=max(steps // 10, 1),
                             report=report)

@@ -100,6 +100,10 @@ def test_transforms_compose_and_are_functions(m):
     assert "graph" in d3.ir and "def " in d3.source
     value, g = ddc.value_and_grad(m.cube)(2.0)
     np.testing.assert_allclose([value, g], [8 + np.sin(2.0), 12 + np.cos(2.0)], rtol=1e-6)
+    x = rand(3)
+    total, (g_x,) = ddc.value_and_grad(m.poly, (0,))(x)
+    assert isinstance(ddc.grad(m.poly, (0,))(x), tuple)
+    np.testing.assert_allclose(g_x, ddc.grad(m.poly)(x))
 
 
 def test_jvp_linearize_vjp(m):
