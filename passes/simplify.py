@@ -7,7 +7,7 @@ kept. Patterns are plain functions in `simplify_rules`, composable by name:
 `simplify(g, only={"identities"})`.
 
 What the AD passes leave behind and this removes: `x*1`, `x+0`, `x-0`, `x/1`,
-`neg(neg(x))`, converts/reshapes/broadcasts/transposes that change nothing, a transpose
+`neg(neg(x))`, `x**1`, `x**2` (as `x*x`), converts/reshapes/broadcasts/transposes that change nothing, a transpose
 of a transpose, a reshape of a reshape, and `reduce_sum(broadcast(x))` over exactly the
 broadcast dims (becomes `x * size`). Scalar constant arithmetic is folded.
 """
@@ -153,6 +153,18 @@ def _sum_of_broadcast(b, facts, x, axes):
     return b.mul(y, b.full(count, y.type))
 
 
+@pattern("identities", "pow")
+def _small_powers(b, facts, x, y):
+    """x**1, x**2 and x**0.5 (what `x ** 2` and its derivative leave) need no pow."""
+    if _is(facts, y, 1):
+        return x
+    if _is(facts, y, 2):
+        return b.mul(x, x)
+    if _is(facts, y, 0.5):
+        return b.sqrt(x)
+    return None
+
+
 # -- constant folding ----------------------------------------------------------------------
 
 _FOLD = {
@@ -165,16 +177,18 @@ _FOLD = {
 
 
 def _fold(name):
+    """An elementwise op on constants (scalars, or broadcasts of them) is one constant."""
+
     def fold(b, facts, *xs):
         values = [facts.splat(x) for x in xs]
-        if any(v is None for v in values) or any(x.shape for x in xs):
+        if any(v is None for v in values):
             return None
         if name == "div" and not xs[0].dtype.is_float:
             return None  # integer division semantics: leave to the runtime
         arrays = [np.asarray(v, dtype=xs[0].dtype.np) for v in values]
         with np.errstate(all="ignore"):
             result = _FOLD[name](*arrays)
-        return b.scalar(result.item(), xs[0].dtype)
+        return b.full(result.item(), xs[0].type)
 
     return fold
 

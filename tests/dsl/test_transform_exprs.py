@@ -117,7 +117,8 @@ def test_the_lowered_graph_inlines_the_transform_with_names_and_spans():
     graph = lowered(SOURCE, "sgd", ir.f64)
     assert "g" in {n.out.name for n in graph.nodes}
     assert all(n.span is not None for n in graph.nodes)
-    assert {n.span.line for n in graph.nodes} == {3, 4, 24}  # loss's lines, then sgd's update
+    # loss's lines (line 4's constants may fold away), then sgd's update
+    assert {3, 24} <= {n.span.line for n in graph.nodes} <= {3, 4, 24}
 
 
 def test_vmap_binds_the_batch_dim_to_the_arguments():

@@ -222,3 +222,13 @@ def test_ddc_debug_prints_the_ir_after_each_pass(monkeypatch, capsys):
     err = capsys.readouterr().err
     for name in ("jvp", "linearize", "transpose", "cse", "simplify", "dce", "grad"):
         assert f"# after {name}\ngraph " in err
+
+
+def test_square_and_its_derivative_need_no_pow():
+    from ddc.passes.cleanup import cleanup
+
+    g = _graph(lambda b, x: _sum_all(b, b.pow(x, b.full(2.0, x.type))), T(3))
+    assert "pow" not in cleanup(g).stats()
+    dg = autodiff.grad(g)
+    assert "pow" not in dg.stats() and "sub" not in dg.stats(), str(dg)
+    np.testing.assert_allclose(run(dg, np.array([1.0, -2.0, 3.0])), [2.0, -4.0, 6.0])
