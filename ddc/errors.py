@@ -22,8 +22,9 @@ class Span:
     source: str = field(default="", repr=False, compare=False)  # the file, to quote its line
 
     def line_text(self) -> str:
-        lines = self.source.splitlines()
-        return lines[self.line - 1] if 0 < self.line <= len(lines) else ""
+        # lines as the parser counts them: only "\n" ends one (not "\f", "\x1c", "\u2028")
+        lines = self.source.split("\n")
+        return lines[self.line - 1].rstrip("\r") if 0 < self.line <= len(lines) else ""
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
@@ -98,21 +99,33 @@ class NumericsError(DDError):
     kind = "numerics error"
 
 
+QUOTE_WIDTH = 100  # a longer source line is quoted as a window around the caret
+
+
 def format_error(err: DDError) -> str:
     head = f"{err.span}: {err.kind}: {err.message}" if err.span else f"{err.kind}: {err.message}"
     parts = [head]
-    if err.span is not None:
-        text = err.span.line_text()
-        if text:
-            width = (
-                err.span.end_col - err.span.col
-                if err.span.end_line == err.span.line and err.span.end_col > err.span.col
-                else 1
-            )
-            width = max(1, min(width, len(text) - err.span.col + 1))
-            gutter = f"{err.span.line:>4} | "
-            parts.append(gutter + text)
-            parts.append(" " * (len(gutter) + err.span.col - 1) + "^" * width)
+    if err.span is not None and err.span.line_text():
+        parts += _quote(err.span)
     if err.hint:
         parts.append(f"hint: {err.hint}")
     return "\n".join(parts)
+
+
+def _quote(span: Span) -> list[str]:
+    """The span's line and a caret under it. Characters that a terminal would not show as
+    one visible cell (controls, bidi overrides) are shown as U+FFFD, so the quote looks
+    like the text the parser read; tabs are kept so the caret lines up."""
+    text = "".join(c if c.isprintable() or c == "\t" else "\ufffd" for c in span.line_text())
+    start = min(max(span.col - 1, 0), len(text))
+    width = span.end_col - span.col if span.end_line == span.line and span.end_col > span.col else 1
+    width = max(1, min(width, len(text) - start))
+    first, last = 0, len(text)
+    if len(text) > QUOTE_WIDTH:
+        first = max(0, start - QUOTE_WIDTH // 3)
+        last = min(len(text), first + QUOTE_WIDTH)
+        width = max(1, min(width, last - start))
+    shown = ("..." if first else "") + text[first:last] + ("..." if last < len(text) else "")
+    lead = ("   " if first else "") + "".join(c if c == "\t" else " " for c in text[first:start])
+    gutter = f"{span.line:>4} | "
+    return [gutter + shown, " " * len(gutter) + lead + "^" * width]

@@ -25,6 +25,7 @@ from ddc.ir.dtypes import DType, f32
 from . import ast, indexing
 from . import shapes as S
 from .builtins import BUILTINS, OPERATORS, Builtin
+from .nesting import left_spine
 from .program import FunctionDef, Module
 from .transforms import REFS, TRANSFORMS, FunctionRef, Transform
 from .types import (
@@ -387,6 +388,10 @@ class FunctionChecker:
 
     # expressions
     def expr(self, e: ast.Expr):
+        if e in self.info.types:  # the inner links of a chain, checked on the way in
+            return self.info.types[e]
+        for link in left_spine(e, self.info.types):  # `a + b + c + ...`: innermost first, without recursion
+            self.expr(link)
         with located(e.span):
             value = getattr(self, "_" + type(e).__name__)(e)
         self.info.types[e] = value

@@ -22,11 +22,18 @@ STDLIB = Path(ddc.stdlib.__file__).parent
 
 def load(path) -> Module:
     path = Path(path)
+    return loads(read_source(path), name=path.stem, path=path)
+
+
+def read_source(path: Path, span: Span | None = None) -> str:
+    """A `.dd` file's text (UTF-8, a byte-order mark dropped), or a DDImportError at `span`."""
     try:
-        source = path.read_text()
+        return path.read_text(encoding="utf-8-sig")
     except OSError as e:
-        raise DDImportError(f"cannot read {path}: {e.strerror}") from None
-    return loads(source, name=path.stem, path=path)
+        raise DDImportError(f"cannot read {path}: {e.strerror or e}", span) from None
+    except UnicodeDecodeError as e:
+        raise DDImportError(f"cannot read {path}: it is not UTF-8 text (byte {e.start} is {e.object[e.start]:#x})",
+                            span) from None
 
 
 def loads(source: str, name: str = "<string>", path=None) -> Module:
@@ -70,11 +77,7 @@ class _Loader:
                     f"stdlib module of that name; rename the file" if len(chain) == 2
                     else "move what both modules need into a third module")
             raise DDImportError("import cycle: " + " -> ".join(p.stem for p in chain), span, hint=hint)
-        try:
-            source = path.read_text()
-        except OSError as e:
-            raise DDImportError(f"cannot read {path}: {e.strerror}", span) from None
-        return self.load_source(source, path.stem, path)
+        return self.load_source(read_source(path, span), path.stem, path)
 
     def find(self, name: str, importer: Module, span: Span) -> Path:
         places = ([importer.path.parent] if importer.path is not None else []) + [STDLIB]

@@ -19,6 +19,7 @@ from ddc.ir.types import TensorType
 from . import ast
 from . import shapes as S
 from .check import Apply, TupleItem, UserCall, located, nesting_guard
+from .nesting import left_spine
 from .transforms import FunctionRef
 from .types import FLOAT, Tensor, bind_float, describe, is_static, join, resolve, unflatten, weak_tensor
 
@@ -94,6 +95,7 @@ class _FunctionLowering:
         self.fn, self.b, self.dims, self.float_dtype = fn, b, dims, float_dtype
         self.info = fn.info
         self.env: dict = {}
+        self.values: dict = {}  # expression -> its lowered value
         self.input_ids: set[int] = set()
 
     def run(self, inputs: list[Value]) -> list[Value]:
@@ -137,10 +139,15 @@ class _FunctionLowering:
         t = self.info.types[e]
         if is_static(t):
             return self.static(t)
+        if e in self.values:  # the inner links of a chain, lowered on the way in
+            return self.values[e]
+        for link in left_spine(e, self.values):  # `a + b + c + ...`: innermost first, without recursion
+            self.expr(link)
         outer, self.b.span = self.b.span, e.span
         try:
             with located(e.span):  # e.g. a pass rejecting a transform: point at the call
-                return getattr(self, "_" + type(e).__name__)(e)
+                self.values[e] = getattr(self, "_" + type(e).__name__)(e)
+                return self.values[e]
         finally:
             self.b.span = outer
 

@@ -6,17 +6,20 @@ offending token, never lark's dump of parser states.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, v_args
+from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, VisitError
 from lark.indenter import Indenter
 
 from ddc.errors import DDError, DDSyntaxError, Span
 
 from . import ast
+from .nesting import check_nesting
 from .types import DTYPE_NAMES, TypeSpec
 
 _OPEN = ("LPAR", "LSQB")
@@ -42,14 +45,17 @@ class _DDIndenter(Indenter):
 
     def process(self, stream):
         self.open_brackets: list[Token] = []
+        self.stray: tuple[Token, Token | None] | None = None  # a closer that matches no opener
         return super().process(self._track(stream))
 
     def _track(self, stream):
         for tok in stream:
             if tok.type in _OPEN:
                 self.open_brackets.append(tok)
-            elif tok.type in _CLOSE and self.open_brackets:
-                self.open_brackets.pop()
+            elif tok.type in _CLOSE:
+                opener = self.open_brackets.pop() if self.open_brackets else None
+                if self.stray is None and (opener is None or _OPEN.index(opener.type) != _CLOSE.index(tok.type)):
+                    self.stray = (tok, opener)
             yield tok
 
     def handle_NL(self, token: Token):
@@ -72,6 +78,7 @@ def _lark() -> Lark:
 
 
 def parse(source: str, file: str = "<string>") -> ast.ModuleAST:
+    source = source.removeprefix("\ufeff")  # a byte-order mark some editors write
     text = source if source.endswith("\n") else source + "\n"
     lark = _lark()
     try:
@@ -86,14 +93,13 @@ def parse(source: str, file: str = "<string>") -> ast.ModuleAST:
             Span(file, line, 1, line, e.indent + 1, source),
         ) from None
     try:
-        return _ToAST(file, source).transform(tree)
+        module = _ToAST(file, source).transform(tree)
     except VisitError as e:
         if isinstance(e.orig_exc, DDError):
             raise e.orig_exc from None
         raise
-    except RecursionError:
-        raise DDSyntaxError(f"{file}: an expression is nested too deeply to parse; split it into "
-                            "several assignments") from None
+    check_nesting(module)
+    return module
 
 
 # -- syntax errors in words -----------------------------------------------------------------
@@ -127,7 +133,7 @@ def _token_span(tok: Token, file: str, source: str) -> Span:
         return Span(file, line, 1, line, col, source)
     if tok.type in ("_NEWLINE", "_DEDENT", "$END"):
         # point just after the last thing on the line, where the missing token belongs
-        lines = source.splitlines() or [""]
+        lines = source.split("\n")  # as lark counts lines (str.splitlines also splits at \f, \u2028, ...)
         line = min(line, len(lines))
         text = lines[line - 1].split("#", 1)[0].rstrip()
         col = len(text) + 1
@@ -142,6 +148,10 @@ def _syntax_error(e: UnexpectedInput, lark: Lark, file: str, source: str) -> DDS
         if not char.isascii() and char.isalnum():
             return DDSyntaxError(f"unexpected character {char!r}: names must be ASCII", span,
                                  hint="use letters A-Z, a-z, digits and '_' in names")
+        if char == "\r":
+            return DDSyntaxError("unexpected character '\\r'", span, hint="end lines with \\n or \\r\\n")
+        if char in "'\"":
+            return DDSyntaxError(f"unexpected character {char!r}: the language has no strings", span)
         return DDSyntaxError(f"unexpected character {char!r}", span)
     tok = getattr(e, "token", None) or Token("$END", "")
     # `accepts` asks the parser state; `expected` also lists the always-accepted newline
@@ -153,7 +163,20 @@ def _syntax_error(e: UnexpectedInput, lark: Lark, file: str, source: str) -> DDS
         return DDSyntaxError(f"unclosed '{unclosed.value}'", Span(file, line, col, line, col + 1, source),
                              hint=f"add the matching '{')' if unclosed.value == '(' else ']'}'")
     span = _token_span(tok, file, source)
-    line_text = source.splitlines()[span.line - 1] if source.splitlines() else ""
+    stray = postlex.stray
+    if stray is not None and (stray[0].line, stray[0].column) == (tok.line, tok.column):
+        closer, opener = stray
+        if opener is None:
+            return DDSyntaxError(f"unmatched '{closer.value}'", span, hint="remove it, or add the bracket it closes")
+        return DDSyntaxError(f"'{closer.value}' does not match the '{opener.value}' at line {opener.line}, "
+                             f"column {opener.column}", span)
+    line_text = span.line_text()
+    keyword = _python_keyword(line_text[:span.col - 1 + len(tok.value)])
+    if keyword is not None:
+        word = keyword.group()
+        return DDSyntaxError(f"'{word}' is Python syntax that the .dd language does not have",
+                             Span(file, span.line, keyword.start() + 1, span.line, keyword.end() + 1, source),
+                             hint=_PYTHON_KEYWORDS[word])
     if tok.type == "_INDENT":
         return DDSyntaxError("bad indentation: unexpected indent", span)
     if expected == {"_INDENT"}:
@@ -168,6 +191,32 @@ def _syntax_error(e: UnexpectedInput, lark: Lark, file: str, source: str) -> DDS
         words = sorted({_describe_terminal(t, lark) for t in expected})
         what = " or ".join(words) if len(words) <= 4 else "one of " + ", ".join(words)
     return DDSyntaxError(f"expected {what}, found {_describe_token(tok)}", span)
+
+
+_PYTHON_KEYWORDS = {
+    "if": "choose between values with where(condition, x, y)",
+    "elif": "choose between values with where(condition, x, y)",
+    "else": "choose between values with where(condition, x, y)",
+    "for": "map over a batch with vmap(f), or reduce an axis with sum(x, axis=...)",
+    "while": "map over a batch with vmap(f), or reduce an axis with sum(x, axis=...)",
+    "and": "combine masks with where(a, b, false), or multiply them as numbers",
+    "or": "combine masks with where(a, true, b), or add them as numbers",
+    "not": "negate a mask with where(m, false, true)",
+    "lambda": "define a function with def",
+    "class": "define functions with def",
+    "with": "the body of a function is assignments and one return",
+    "try": "the body of a function is assignments and one return",
+    "global": "the body of a function is assignments and one return",
+    "yield": "the body of a function is assignments and one return",
+    "in": "compare with == and reduce with max(...) or sum(...)",
+    "is": "compare with ==",
+}
+
+
+def _python_keyword(text: str) -> re.Match | None:
+    """The first Python-only keyword in `text` (the line up to the failing token)."""
+    code = text.split("#", 1)[0]
+    return next((m for m in re.finditer(r"[A-Za-z_][A-Za-z0-9_]*", code) if m.group() in _PYTHON_KEYWORDS), None)
 
 
 def _unclosed_bracket(tok: Token, expected: set[str], open_brackets: list[Token]) -> Token | None:
@@ -196,7 +245,7 @@ _BINOPS = {
 
 
 @v_args(meta=True)
-class _ToAST(Transformer):
+class _ToAST(Transformer_NonRecursive):  # a sum of thousands of terms is a tree that deep
     def __init__(self, file: str, source: str):
         super().__init__()
         self.file, self.source = file, source

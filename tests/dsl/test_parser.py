@@ -194,7 +194,7 @@ def test_names_are_ascii_only():
     ("def f(x: f32) -> f32:\n    return x\n    y = x\n", 3, 5, "return must come last"),
     ("def f(x: f32) -> f32:\n    return g(a=1, x)\n", 2, 19, "positional argument after a keyword"),
     ("def f(x: f32) -> f32:\n    return g(a=1, a=2)\n", 2, 19, "repeated"),
-    ("def f(x: f32) -> f32:\n    return x)\n", 2, 13, "found ')'"),
+    ("def f(x: f32) -> f32:\n    return x)\n", 2, 13, "unmatched ')'"),
 ])
 def test_syntax_errors_say_what_was_expected(source, line, col, fragment):
     with pytest.raises(DDSyntaxError) as info:
