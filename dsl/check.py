@@ -550,9 +550,12 @@ class FunctionChecker:
                 items.append(("ellipsis",))
             elif isinstance(value, Tensor) and kind(value.dtype) == INT and value.weak:
                 items.append(("index", value.static))
+            elif isinstance(value, Tensor) and kind(value.dtype) == INT and self.is_arange(item):
+                items.append(("range", value.shape[0]))
+                tensor_index = tensor_index or item
             elif isinstance(value, Tensor) and kind(value.dtype) == INT:
                 items.append(("take", value.shape))
-                tensor_index = item
+                tensor_index = item  # with `x[arange(n), idx]`, idx is the one gathered
             else:
                 hint = "use where(...) to select by a mask" if isinstance(value, Tensor) else None
                 raise DDTypeError(f"an index must be an integer, a slice, '...' or an integer tensor, got {show(value)}",
@@ -561,6 +564,12 @@ class FunctionChecker:
         args = {"x": e.value} if tensor_index is None else {"x": e.value, "indices": tensor_index}
         self.info.plans[e] = Apply(indexing.lower_index, args, plan)
         return Tensor(join([base], self.float_dtype), shape)
+
+    def is_arange(self, e: ast.Expr) -> bool:
+        """Whether `e` is `arange(k)`: the integers 0, 1, ..., k-1."""
+        plan = self.info.plans.get(e)
+        return (isinstance(e, ast.Call) and isinstance(plan, Apply) and plan.lower is BUILTINS["arange"].lower
+                and plan.plan == (0, 1))
 
     def bound(self, e: ast.Expr | None):
         """A slice bound or step: None, or a constant integer or dim."""
