@@ -1,7 +1,8 @@
 """Graph rewrites that only the numpy backend makes, just before it writes source.
 
 - the optimisation passes that pay off when evaluating with numpy (`OPTIMIZATIONS`), run
-  on a copy: the caller's graph, and what `.ir` shows, are unchanged;
+  on a copy: the caller's graph, and what `.ir` shows, are unchanged; then gathers are
+  scheduled early (`picks_first`);
 - `fuse(graph)`: node pairs that one numpy call does better are merged into a node of a
   backend-private primitive, which only this backend's rule table knows. Today one pair:
   `add(x, scatter_add(u, idx))` where the scatter has no other use becomes
@@ -12,16 +13,37 @@ from __future__ import annotations
 
 from ddc.ir.core import Graph, Node, Primitive
 from ddc.passes.dce import dce
+from ddc.passes.hoist_broadcasts import hoist_broadcasts
 from ddc.passes.onehot import onehot_to_gather
+from ddc.passes.pick_early import pick_early
 from ddc.passes.sum_of_products import sum_of_products
 
-OPTIMIZATIONS = (onehot_to_gather, sum_of_products, dce)
+OPTIMIZATIONS = (onehot_to_gather, pick_early, hoist_broadcasts, dce, sum_of_products)
 
 
 def optimize(graph: Graph) -> Graph:
     for p in OPTIMIZATIONS:
         graph = p(graph)
-    return graph
+    return picks_first(graph)
+
+
+def picks_first(graph: Graph) -> Graph:
+    """Each gather moved up to just after its inputs exist. A pick reads little and makes
+    little, and the large array it reads may then die sooner, so the node that used to
+    come between can overwrite it in place (the cross-entropy's exp of the shifted logits).
+    """
+    position = {v.id: -1 for v in graph.inputs}
+    order: list[Node] = []
+    for n in graph.nodes:
+        if n.prim.name == "gather":
+            at = max((position[v.id] for v in n.inputs), default=-1) + 1
+            order.insert(at, n)
+            for k in range(at, len(order)):
+                position[order[k].out.id] = k
+        else:
+            position[n.out.id] = len(order)
+            order.append(n)
+    return Graph(graph.inputs, order, graph.outputs, graph.name)
 
 
 ADD_SCATTER = Primitive("add_scatter", lambda ts, **p: ts[0], ("axis", "batch_dims"), arity=3)

@@ -39,10 +39,23 @@ def pattern(group: str, *prims: str, table: dict | None = None):
 
 
 class Facts:
-    """What the rewriter knows about values it has emitted: their defining node."""
+    """What the rewriter knows about values it has emitted: their defining node; and how
+    many uses each value of the input graph has (outputs count as uses)."""
 
-    def __init__(self):
+    def __init__(self, graph: Graph | None = None):
         self.producer: dict[int, Node] = {}
+        self.uses: dict[int, int] = {}
+        if graph is not None:
+            for n in graph.nodes:
+                for v in n.inputs:
+                    self.uses[v.id] = self.uses.get(v.id, 0) + 1
+            for v in graph.outputs:
+                self.uses[v.id] = self.uses.get(v.id, 0) + 1
+
+    def used_once(self, v: Value) -> bool:
+        """`v` is a value of the input graph with exactly one use (values made by the
+        rewrite are not counted, so they never are)."""
+        return self.uses.get(v.id) == 1
 
     def node(self, v: Value) -> Node | None:
         return self.producer.get(v.id)
@@ -204,7 +217,7 @@ def rewrite(graph: Graph, rules: dict[str, list[tuple[str, Pattern]]], only: set
 
     The driver that other pattern passes share: the first pattern that returns a value of
     the node's type replaces the node; nodes the patterns emit are known to later ones."""
-    facts = Facts()
+    facts = Facts(graph)
     b = Builder()
     env: dict[int, Value] = {}
     for node in graph.nodes:

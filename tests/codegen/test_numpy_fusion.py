@@ -87,3 +87,18 @@ def test_relu_and_its_gradient_select_in_place():
     assert "= select(t_" in source and ", out=t_" in source
     x = np.array([-1.0, 0.0, 0.5, np.nan])
     np.testing.assert_array_equal(compile(g)(x), np.where(np.exp(x) > 1, np.exp(x), 0.0))
+
+
+def test_gathers_run_early_so_the_array_they_read_can_be_overwritten():
+    def build(b, z, labels):
+        t = b.neg(z)
+        e = b.exp(t)
+        picked = b.gather(t, labels, axis=1, batch_dims=1)  # after exp, as written
+        return b.add(b.reduce_sum(e, axes=(1,)), picked)
+
+    g = make_graph(build, T(f64, "n", 4), T(i32, "n"))
+    lines = [line.strip() for line in compile(g).source.splitlines()]
+    assert "t_5 = gather(t_4, a1_2, axis=1, batch_dims=1)  # f64[n_3]" in lines
+    assert "t_6 = parallel(np.exp, t_4, out=t_4)  # f64[n_3,4]" in lines
+    z, labels = np.arange(8.0).reshape(2, 4) / 8, np.array([1, 3], np.int32)
+    np.testing.assert_allclose(compile(g)(z, labels), np.exp(-z).sum(1) - z[[0, 1], labels], rtol=1e-15)
