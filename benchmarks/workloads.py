@@ -87,7 +87,7 @@ def nce_inputs(rng, n=1024, d=256, k=128):
 
 
 def _unit_rows(z):
-    norm = np.sqrt(np.einsum("ij,ij->i", z, z))[:, None]
+    norm = np.sqrt(np.maximum(np.einsum("ij,ij->i", z, z), np.float32(1e-24)))[:, None]
     return z / norm, norm
 
 
@@ -118,9 +118,10 @@ def nce_grad(W, x1, x2):
 
 def nce_jax(jnp, jax):
     def loss(W, x1, x2):
-        z1, z2 = x1 @ W, x2 @ W
-        u1 = z1 / jnp.linalg.norm(z1, axis=1, keepdims=True)
-        u2 = z2 / jnp.linalg.norm(z2, axis=1, keepdims=True)
+        def unit(z):
+            return z / jnp.sqrt(jnp.maximum(jnp.sum(z * z, axis=1, keepdims=True), 1e-24))
+
+        u1, u2 = unit(x1 @ W), unit(x2 @ W)
         logp = jax.nn.log_softmax(u1 @ u2.T / TEMPERATURE, axis=1)
         return -jnp.mean(jnp.diagonal(logp))
 
@@ -131,14 +132,14 @@ def nce_torch(torch):
     F = torch.nn.functional
 
     def loss(W, x1, x2):
-        u1, u2 = F.normalize(x1 @ W, dim=1), F.normalize(x2 @ W, dim=1)
+        u1, u2 = F.normalize(x1 @ W, dim=1, eps=1e-12), F.normalize(x2 @ W, dim=1, eps=1e-12)
         labels = torch.arange(len(u1))
         return F.cross_entropy(u1 @ u2.T / TEMPERATURE, labels)
 
     return loss
 
 
-# -- 3. DeepSets: rho(sum phi(x)), loss mean((out - y)^2), grad w.r.t. all weights -----------
+# -- 3. DeepSets: rho(sum phi(x)), phi one layer, rho two; loss mean((out - y)^2), grad w.r.t. all weights -----------
 
 def sets_inputs(rng, b=256, s=64, d=32, h=128):
     return [
@@ -151,15 +152,16 @@ def sets_inputs(rng, b=256, s=64, d=32, h=128):
 
 
 def _sets_layers(X, W1, b1, W2, b2, W3, b3):
-    """Per-element layers as 2-d products (one BLAS call each, not one per set)."""
+    """phi on every element as one 2-d product (one BLAS call, not one per set), then
+    rho = a two-layer MLP on the pooled sum, as stdlib/sets.dd defines deepsets."""
     b, s, d = X.shape
     h1 = X.reshape(b * s, d) @ W1
     h1 += b1
     np.maximum(h1, 0, out=h1)
-    a2 = h1 @ W2
-    a2 += b2
-    pooled = np.maximum(a2, 0).reshape(b, s, -1).sum(axis=1)
-    return h1, a2, pooled, pooled @ W3 + b3
+    pooled = h1.reshape(b, s, -1).sum(axis=1)
+    a2 = pooled @ W2 + b2
+    r = np.maximum(a2, 0)
+    return h1, pooled, a2, r, r @ W3 + b3
 
 
 def sets_forward(X, W1, b1, W2, b2, W3, b3, y):
@@ -168,22 +170,21 @@ def sets_forward(X, W1, b1, W2, b2, W3, b3, y):
 
 
 def sets_grad(X, W1, b1, W2, b2, W3, b3, y):
-    h1, a2, pooled, out = _sets_layers(X, W1, b1, W2, b2, W3, b3)
+    h1, pooled, a2, r, out = _sets_layers(X, W1, b1, W2, b2, W3, b3)
     b, s, d = X.shape
     dout = (out - y) * np.float32(2 / out.size)
-    dpooled = dout @ W3.T
-    da2 = np.where(a2.reshape(b, s, -1) > 0, dpooled[:, None, :], np.float32(0)).reshape(b * s, -1)
-    dh1 = da2 @ W2.T
-    dh1 *= h1 > 0
-    return (X.reshape(b * s, d).T @ dh1, dh1.sum(axis=0), h1.T @ da2,
-            da2.sum(axis=0), pooled.T @ dout, dout.sum(axis=0))
+    da2 = dout @ W3.T
+    da2 *= a2 > 0
+    dpooled = da2 @ W2.T
+    dh1 = np.where(h1.reshape(b, s, -1) > 0, dpooled[:, None, :], np.float32(0)).reshape(b * s, -1)
+    return (X.reshape(b * s, d).T @ dh1, dh1.sum(axis=0), pooled.T @ da2, da2.sum(axis=0),
+            r.T @ dout, dout.sum(axis=0))
 
 
 def sets_jax(jnp, jax):
     def loss(X, W1, b1, W2, b2, W3, b3, y):
-        h = jax.nn.relu(X @ W1 + b1)
-        h = jax.nn.relu(h @ W2 + b2)
-        out = h.sum(axis=1) @ W3 + b3
+        pooled = jax.nn.relu(X @ W1 + b1).sum(axis=1)
+        out = jax.nn.relu(pooled @ W2 + b2) @ W3 + b3
         return jnp.mean((out - y) ** 2)
 
     return loss
@@ -191,9 +192,8 @@ def sets_jax(jnp, jax):
 
 def sets_torch(torch):
     def loss(X, W1, b1, W2, b2, W3, b3, y):
-        h = torch.relu(X @ W1 + b1)
-        h = torch.relu(h @ W2 + b2)
-        out = h.sum(dim=1) @ W3 + b3
+        pooled = torch.relu(X @ W1 + b1).sum(dim=1)
+        out = torch.relu(pooled @ W2 + b2) @ W3 + b3
         return torch.mean((out - y) ** 2)
 
     return loss
@@ -234,9 +234,9 @@ def maha_torch(torch):
     return loss
 
 
-# -- 5. LoRA: out = x @ W0 + alpha * (x @ A) @ B, loss mean(out^2), grad w.r.t. A, B ---------
+# -- 5. LoRA: out = x @ W0 + alpha / r * (x @ A) @ B, loss mean(out^2), grad w.r.t. A, B ---------
 
-ALPHA = 2.0
+ALPHA = 2.0  # the adapter's output is scaled by alpha / r, as stdlib/layers.dd does
 
 
 def lora_inputs(rng, n=2048, d=1024, r=16):
@@ -246,21 +246,22 @@ def lora_inputs(rng, n=2048, d=1024, r=16):
 
 def lora_forward(x, W0, A, B):
     out = x @ W0
-    out += np.float32(ALPHA) * ((x @ A) @ B)
+    out += (x @ (A * np.float32(ALPHA / len(B)))) @ B
     return np.mean(out * out)
 
 
 def lora_grad(x, W0, A, B):
+    scale = np.float32(ALPHA / len(B))
     xa = x @ A
     out = x @ W0
-    out += np.float32(ALPHA) * (xa @ B)
-    out *= np.float32(2 * ALPHA / out.size)  # d loss / d (xa @ B), alpha folded in
+    out += (xa * scale) @ B
+    out *= np.float32(2 / out.size) * scale  # d loss / d (xa @ B), the scale folded in
     return (x.T @ (out @ B.T), xa.T @ out)
 
 
 def lora_jax(jnp, jax):
     def loss(x, W0, A, B):
-        out = x @ W0 + ALPHA * ((x @ A) @ B)
+        out = x @ W0 + (ALPHA / B.shape[0]) * ((x @ A) @ B)
         return jnp.mean(out * out)
 
     return loss
@@ -268,7 +269,7 @@ def lora_jax(jnp, jax):
 
 def lora_torch(torch):
     def loss(x, W0, A, B):
-        out = x @ W0 + ALPHA * ((x @ A) @ B)
+        out = x @ W0 + (ALPHA / B.shape[0]) * ((x @ A) @ B)
         return torch.mean(out * out)
 
     return loss
