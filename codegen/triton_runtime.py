@@ -5,8 +5,8 @@ module sets TRITON_INTERPRET=1 before any kernel is defined, so neither users no
 an extra step (set TRITON_INTERPRET yourself to override it). Tensors live on `DEVICE`.
 
 This file is copied into every exported module (`ddc compile --backend triton`), so it
-needs torch and triton alone: the one import from ddc is replaced there by the source of
-what it imports. None of its top-level names ends in `_<digits>`, the shape of every
+needs torch and triton alone: its one import of a ddc module is replaced there by the
+source of the names it imports. None of its top-level names ends in `_<digits>`, the shape of every
 name the code generator mints, so generated names never shadow these.
 """
 import os

@@ -24,9 +24,10 @@ tile) exist only at the map where the kernel makes them: a consumer may join a g
 if every register it reaches is read at that map. The Triton backend evaluates values by
 the same rules, so what this pass accepts is what the backend can emit.
 
-Constants, iotas and what is computed from them alone ("generators") are recomputed in
-every kernel that uses them instead of being read from memory; they are listed in each
-such group's `nodes`, and `group_of` gives the first. Groups never form a cycle: each
+Constants, iotas and what is computed from them alone, scalars, and cheap map-like ops
+applied to graph inputs alone (a transposed weight, `x - y`) are recomputed in every
+kernel that uses them instead of being written and read back (`Fusion.recomputed`); they
+are listed in each such group's `nodes`, and `group_of` gives the first. Groups never form a cycle: each
 contraction is checked on the quotient graph with networkx.
 """
 from __future__ import annotations
@@ -138,6 +139,17 @@ def atom_variables(a: Atom) -> set[str]:
 
 def map_variables(at: Map) -> set[str]:
     return set().union(*(ix.variables() for ix in at)) if at else set()
+
+
+def rename(at: Map, to: dict[str, Ix]) -> Map:
+    """`at` with the variables named in `to` replaced by their expressions."""
+    out = []
+    for ix in at:
+        renamed = as_ix(ix.const)
+        for a, c in ix.terms:
+            renamed = renamed + (to[a.name] if isinstance(a, Var) and a.name in to else Ix.atom(a)) * c
+        out.append(renamed)
+    return tuple(out)
 
 
 def identity(shape, names) -> Map:
@@ -282,6 +294,11 @@ index_rules: dict[str, Callable[[Node, Map], list[Map]]] = {
     "constant": _no_inputs,
 }
 REDUCTIONS = ("reduce_sum", "reduce_max")
+# Map-like ops cheap enough to recompute in each kernel that reads them, when they read
+# graph inputs (or other recomputed values) alone: a copy costs a write and a read more
+# than reading their inputs. Scalars are recomputed whatever they cost (once a program).
+CHEAP = {"neg", "abs", "sign", "add", "sub", "mul", "max", "min", "compare", "select", "convert",
+         "stop_gradient", "broadcast_in_dim", "reshape", "transpose", "slice", "pad", "concatenate"}
 
 
 def is_anchor(node: Node) -> bool:
@@ -397,10 +414,11 @@ class Group:
 class Fusion:
     graph: Graph
     groups: list[Group]
+    recomputed: set[int] = field(default_factory=set)  # ids of values each reader recomputes
 
     def group_of(self, node: Node) -> Group | None:
-        """The kernel that computes `node` (the first, for a recomputed constant); None for
-        a node no output depends on."""
+        """The kernel that computes `node` (the first, for a recomputed node); None for a
+        node no output depends on."""
         for g in self.groups:
             if any(n is node for n in g.nodes):
                 return g
@@ -457,10 +475,18 @@ class _Partition:
         live = set().union(*(nx.ancestors(self.dataflow, t) for t in outs)) if outs else set()
         self.live = {i for i in live if isinstance(i, int)}
         self.returned = {v.id for v in graph.outputs}
-        self.generators: set[int] = set()
-        for i, n in enumerate(graph.nodes):  # map-like nodes computed from constants alone
-            if not is_anchor(n) and all(self.producer.get(v.id) in self.generators for v in n.inputs):
-                self.generators.add(i)
+        self.recomputed: set[int] = set()
+        made: set[int] = set()  # map-like nodes computed from constants alone
+        for i, n in enumerate(graph.nodes):
+            if is_anchor(n):
+                continue
+            sources = [self.producer.get(v.id) for v in n.inputs]
+            if all(p in made for p in sources):
+                made.add(i)
+                self.recomputed.add(i)
+            elif (all(p is None or p in self.recomputed for p in sources)
+                  and (n.prim.name in CHEAP or n.out.ndim == 0)):
+                self.recomputed.add(i)
         self.owner: dict[int, _Draft] = {}
         self.drafts: dict[int, _Draft] = {}
         self.quotient = nx.DiGraph()
@@ -475,7 +501,7 @@ class _Partition:
     def _input_drafts(self, i: int) -> list[_Draft]:
         out = []
         for p in self.dataflow.predecessors(i):
-            if isinstance(p, int) and p not in self.generators and self.owner[p] not in out:
+            if isinstance(p, int) and p not in self.recomputed and self.owner[p] not in out:
                 out.append(self.owner[p])
         return out
 
@@ -520,7 +546,7 @@ class _Partition:
                     return False
                 continue
             i = self.producer.get(v.id)
-            if i is None or i in self.generators or i not in members:
+            if i is None or i in self.recomputed or i not in members:
                 continue
             n = self.nodes[i]
             stack.extend(zip(n.inputs, index_rules[n.prim.name](n, at)))
@@ -609,19 +635,28 @@ class _Partition:
     # -- phase 2: producers ----------------------------------------------------------------
     def _absorb_producers(self) -> None:
         """An elementwise group whose values all go to one other group is recomputed
-        there (read by index maps) instead of being written to memory."""
+        there (read by index maps) instead of being written to memory; what it returns
+        to the caller is written by that group, where it computes that shape anyway."""
         for key in reversed(list(nx.topological_sort(self.quotient))):
             d = self.drafts[key]
-            if d.kind != "elementwise" or any(self.nodes[i].out.id in self.returned for i in d.members):
-                continue
             users = list(self.quotient.successors(key))
-            if len(users) == 1:
-                self._merge(d, self.drafts[users[0]], keep_placements=False)
+            if d.kind != "elementwise" or len(users) != 1:
+                continue
+            host = self.drafts[users[0]]
+            placements = {}
+            if any(self.nodes[i].out.id in self.returned for i in d.members):
+                span = [at for shape, at in host.space.spans() if shape == tuple(d.space.shape)]
+                if not span:
+                    continue
+                names = {f"s{k}": ix for k, ix in enumerate(span[0])}
+                placements = {vid: rename(at, names) for vid, at in d.placements.items()}
+            self._merge(d, host, keep_placements=False)
+            host.placements.update(placements)
 
     # -- the result ------------------------------------------------------------------------
     def run(self) -> list[Group]:
         for i, n in enumerate(self.nodes):
-            if i not in self.live or (i in self.generators and n.out.id not in self.returned):
+            if i not in self.live or (i in self.recomputed and n.out.id not in self.returned):
                 continue
             if is_anchor(n):
                 self._place_anchor(i, n)
@@ -632,18 +667,18 @@ class _Partition:
         order = nx.lexicographical_topological_sort(self.quotient, key=lambda k: first[k])
         return [self._group(k, self.drafts[key]) for k, key in enumerate(order)]
 
-    def _with_generators(self, members: set[int]) -> list[int]:
+    def _with_recomputed(self, members: set[int]) -> list[int]:
         out, stack = set(members), list(members)
         while stack:
             for v in self.nodes[stack.pop()].inputs:
                 p = self.producer.get(v.id)
-                if p is not None and p in self.generators and p not in out:
+                if p is not None and p in self.recomputed and p not in out:
                     out.add(p)
                     stack.append(p)
         return sorted(out)
 
     def _group(self, gid: int, d: _Draft) -> Group:
-        members = self._with_generators(d.members)
+        members = self._with_recomputed(d.members)
         inside = set(members)
         inputs: list[Value] = []
         for i in members:
@@ -667,4 +702,6 @@ class _Partition:
 
 def fuse(graph: Graph) -> Fusion:
     """The kernels of `graph`, in an order in which they can run."""
-    return Fusion(graph, _Partition(graph).run())
+    partition = _Partition(graph)
+    groups = partition.run()
+    return Fusion(graph, groups, {graph.nodes[i].out.id for i in partition.recomputed})
