@@ -8,6 +8,7 @@ from .errors import (  # noqa: F401  (first: every subpackage imports these)
     CallError, DDError, DDImportError, DDNameError, DDSyntaxError, DDTypeError, IRError,
     NumericsError, Span, TransformError,
 )
+from .config import config  # noqa: E402
 from .function import Function  # noqa: E402
 from .api import (  # noqa: E402
     Module, grad, hessian, jacfwd, jacrev, jit, jvp, linearize, load, loads, value_and_grad,
@@ -16,7 +17,7 @@ from .api import (  # noqa: E402
 
 __all__ = [
     "CallError", "DDError", "DDImportError", "DDNameError", "DDSyntaxError", "DDTypeError",
-    "IRError", "NumericsError", "Span", "TransformError", "Function", "Module", "grad",
+    "IRError", "NumericsError", "Span", "TransformError", "config", "Function", "Module", "grad",
     "hessian", "jacfwd", "jacrev", "jit", "jvp", "linearize", "load", "loads",
     "value_and_grad", "vjp", "vmap",
 ]

@@ -21,10 +21,12 @@ class Module:
     """A loaded `.dd` file: its functions are attributes (`m.loss(W, x, y)`)."""
 
     def __init__(self, parsed: "dsl.Module"):
+        self.name = parsed.name
         self.path = parsed.path
         self.functions: dict[str, Function] = {
             name: Function(name, fdef.lower, [p.name for p in fdef.params],
-                           [p.type.dtype == "float" for p in fdef.params], fdef.span)
+                           [p.type.dtype == "float" for p in fdef.params], fdef.span,
+                           param_spans=[p.span for p in fdef.params])
             for name, fdef in parsed.functions.items()
         }
         self.definitions = parsed.functions
@@ -33,7 +35,7 @@ class Module:
         functions = self.__dict__.get("functions", {})
         if name in functions:
             return functions[name]
-        raise AttributeError(f"module {self.path} has no function {name!r}; "
+        raise AttributeError(f"module {self.path or self.name} has no function {name!r}; "
                              f"it has: {', '.join(functions) or 'none'}")
 
     def __dir__(self):

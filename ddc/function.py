@@ -9,9 +9,11 @@ one, so they compose and stay lazy.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Sequence
 
-from .errors import CallError, DDError, Span
+from .config import config
+from .errors import CallError, DDError, NumericsError, Span
 from ddc.ir import DType, Graph, f32, f64
 
 GraphBuilder = Callable[[DType], Graph]
@@ -20,17 +22,18 @@ GraphBuilder = Callable[[DType], Graph]
 class Function:
     def __init__(self, name: str, build: GraphBuilder, param_names: Sequence[str],
                  generic: Sequence[bool], span: Span | None = None, backend: str = "numpy",
-                 structure: Callable[[Any], Any] | None = None):
+                 structure: Callable[[Any], Any] | None = None, param_spans: Sequence[Span] | None = None):
         self.name = name
         self._build = build
         self.param_names = tuple(param_names)
         self.generic = tuple(generic)  # which params have the `float` dtype variable
         self.span = span
+        self.param_spans = tuple(param_spans) if param_spans else None  # where call errors point
         self.backend = backend
         # regroups the graph's flat outputs as the caller expects, e.g. (value, (g0, g1))
         self.structure = structure
         self._graphs: dict[DType, Graph] = {}
-        self._compiled: dict[tuple[DType, str], Any] = {}
+        self._compiled: dict[tuple[DType, str, bool], Any] = {}
 
     # -- graphs ----------------------------------------------------------------------------
     def graph_for(self, dtype: DType = f32) -> Graph:
@@ -57,22 +60,24 @@ class Function:
 
     def derive(self, name: str, build: GraphBuilder, **changes) -> "Function":
         """A new Function whose graph is `build(dtype)`, same params unless changed."""
+        same_params = "param_names" not in changes
         return Function(name, build, changes.get("param_names", self.param_names),
                         changes.get("generic", self.generic), self.span,
-                        changes.get("backend", self.backend), changes.get("structure"))
+                        changes.get("backend", self.backend), changes.get("structure"),
+                        self.param_spans if same_params else None)
 
     def with_backend(self, backend: str) -> "Function":
         return Function(self.name, self.graph_for, self.param_names, self.generic, self.span,
-                        backend, self.structure)
+                        backend, self.structure, self.param_spans)
 
     # -- running ---------------------------------------------------------------------------
     def compiled(self, dtype: DType = f32, backend: str | None = None):
+        """The code that runs: per dtype, backend, and `ddc.config.debug_nans` (whose
+        checking variant is a separate compilation, so the normal code stays as it is)."""
         backend = backend or self.backend
-        key = (dtype, backend)
+        key = (dtype, backend, config.debug_nans)
         if key not in self._compiled:
-            from ddc.codegen import compile_graph
-
-            self._compiled[key] = compile_graph(self.graph_for(dtype), backend)
+            self._compiled[key] = _compile(self.graph_for(dtype), backend, config.debug_nans)
         return self._compiled[key]
 
     def bind_dtype(self, args: Sequence[Any]) -> DType:
@@ -114,8 +119,20 @@ class Function:
         try:
             out = code(*args)
         except ArgumentError as e:
-            raise CallError(f"{self.name}: {e}", self.span) from None
+            raise CallError(f"{self.name}: {e}", self._blamed(str(e))) from None
+        except NumericsError as e:
+            e.span = e.span or self.span
+            raise
         return self.structure(out) if self.structure else out
+
+    def _blamed(self, message: str) -> Span | None:
+        """The span of the parameter an argument error is about (the runtime's messages
+        name it first, as `parameter x` or `argument 2`), else the function's."""
+        who = _WHO.search(message)
+        if who is None or self.param_spans is None:
+            return self.span
+        index = self.param_names.index(who[1]) if who[1] in self.param_names else int(who[2] or -1)
+        return self.param_spans[index] if 0 <= index < len(self.param_spans) else self.span
 
     # -- pictures --------------------------------------------------------------------------
     def to_dot(self, **options):
@@ -130,6 +147,21 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<ddc.Function {self.name}({', '.join(self.param_names)})>"
+
+
+_WHO = re.compile(r"\b(?:parameter ([A-Za-z_][A-Za-z0-9_]*)|argument ([0-9]+))\b")
+
+
+def _compile(graph: Graph, backend: str, debug_nans: bool):
+    if not debug_nans:
+        from ddc.codegen import compile_graph
+
+        return compile_graph(graph, backend)
+    if backend != "numpy":
+        raise ValueError(f"debug_nans checks code of the numpy backend; this function uses {backend!r}")
+    from ddc.codegen.numpy_debug import compile_checked
+
+    return compile_checked(graph)
 
 
 def graph_function(name: str, graph: Graph, span: Span | None = None, backend: str = "numpy") -> Function:
