@@ -77,25 +77,35 @@ def logistic(x):
     return np.where(x >= 0, r, e * r)
 
 
+BLOCK_SIZE = 1 << 16  # elements per block of the blockwise helpers: cache-sized temporaries
+
+
 def select(pred, on_true, on_false, out=None):
     """`np.where(pred, on_true, on_false)`, for floats by bit masks: numpy's `where` decides
     element by element and runs several times slower. Exact, NaNs and signed zeros included:
-    each result element is one operand's bits."""
+    each result element is one operand's bits. Runs in row blocks, so the integer mask is a
+    small temporary that stays in cache."""
     dtype = np.result_type(on_true, on_false)
     if dtype.kind != "f" or np.ndim(pred) == 0:
         return np.where(pred, on_true, on_false)
     bits = np.dtype(f"i{dtype.itemsize}")
-    t = np.asarray(on_true, dtype).view(bits)
-    f = np.asarray(on_false, dtype).view(bits)
-    target = None if out is None else out.view(bits)
-    if f.ndim == 0 and f == 0:  # `where(p, x, 0)`, as relu: x's bits where p, else +0.0
-        result = np.bitwise_and(t, np.negative(pred, dtype=bits), out=target)
-    elif t.ndim == 0 and t == 0:
-        result = np.bitwise_and(f, np.subtract(pred, 1, dtype=bits), out=target)
-    else:
-        mixed = np.bitwise_and(np.bitwise_xor(t, f), np.negative(pred, dtype=bits))
-        result = np.bitwise_xor(f, mixed, out=target)
-    return result.view(dtype)
+    p, t, f = np.broadcast_arrays(pred, np.asarray(on_true, dtype), np.asarray(on_false, dtype))
+    if out is None:
+        out = np.empty(p.shape, dtype)
+    t, f, result = t.view(bits), f.view(bits), out.view(bits)
+    false_is_zero = np.ndim(on_false) == 0 and np.asarray(on_false, dtype).view(bits) == 0
+    true_is_zero = np.ndim(on_true) == 0 and np.asarray(on_true, dtype).view(bits) == 0
+    rows = max(1, BLOCK_SIZE // max(1, out.size // max(1, out.shape[0])))
+    for lo in range(0, out.shape[0], rows):
+        b = slice(lo, lo + rows)
+        if false_is_zero:  # `where(p, x, 0)`, as relu: x's bits where p, else +0.0
+            np.bitwise_and(t[b], np.negative(p[b], dtype=bits), out=result[b])
+        elif true_is_zero:
+            np.bitwise_and(f[b], np.subtract(p[b], 1, dtype=bits), out=result[b])
+        else:
+            mixed = np.bitwise_and(np.bitwise_xor(t[b], f[b]), np.negative(p[b], dtype=bits))
+            np.bitwise_xor(f[b], mixed, out=result[b])
+    return out
 
 
 def int_div(x, y):
