@@ -90,17 +90,18 @@ class Scope:
     computed. A child's lines join its parent's when it is closed, so a value hoisted into
     the parent while the child is written lands before the child's block."""
 
-    def __init__(self, kernel: "Kernel", parent: "Scope | None" = None, variables=None,
-                 masks=None, tile=None, tile_mask=None, zero=None, aliases=None):
+    def __init__(self, kernel: "Kernel", parent: "Scope | None" = None, tile=None,
+                 tile_mask: str | None = None, zero: str | None = None):
         self.kernel = kernel
         self.parent = parent
-        inherit = parent or _EMPTY
-        self.variables: dict[str, str] = {**inherit.variables, **(variables or {})}
-        self.masks: dict[str, str] = {**inherit.masks, **(masks or {})}
-        self.aliases: dict[Ix, str] = {**inherit.aliases, **(aliases or {})}
-        self.tile = tile if tile is not None else inherit.tile
-        self.tile_mask = tile_mask or inherit.tile_mask
-        self.zero = zero or inherit.zero
+        self.variables: dict[str, str] = dict(parent.variables) if parent else {}
+        self.masks: dict[str, str] = dict(parent.masks) if parent else {}
+        self.aliases: dict[Ix, str] = dict(parent.aliases) if parent else {}
+        # the tile's axes (as sets of variables spanning each), the mask of the whole
+        # tile, and a zero index tensor of its shape: what stores and accumulators need
+        self.tile: list[set[str]] = tile if tile is not None else (parent.tile if parent else [])
+        self.tile_mask = tile_mask or (parent.tile_mask if parent else None)
+        self.zero = zero or (parent.zero if parent else None)
         self.cache: dict = {}
         self.lines: list[str] = []
 
@@ -134,18 +135,6 @@ class Scope:
             self.parent.lines += self.lines
         else:
             self.parent.lines += [header] + ["    " + line for line in self.lines]
-
-
-class _Empty:
-    variables: dict = {}
-    masks: dict = {}
-    aliases: dict = {}
-    tile: list = []
-    tile_mask = None
-    zero = None
-
-
-_EMPTY = _Empty()
 
 
 # -- one kernel ----------------------------------------------------------------------------
@@ -230,10 +219,10 @@ class Kernel:
             if stride[k] == 1 and pos == 0:  # the only axis: the flat index itself
                 scope.variables[names[k]] = flat_name
                 continue
-            expr = flat_name if stride[k] == 1 else f"{flat_name} // {self.dim(stride[k])}"
-            if pos > 0:
-                expr = f"({expr}) % {self.dim(shape[k])}" if stride[k] != 1 else f"{expr} % {self.dim(shape[k])}"
-            scope.emit(f"{sources[k]} = {expr}")
+            quotient = flat_name if stride[k] == 1 else f"{flat_name} // {self.dim(stride[k])}"
+            if pos > 0:  # the leading axis needs no remainder: the flat index is in range
+                quotient = f"{quotient if stride[k] == 1 else f'({quotient})'} % {self.dim(shape[k])}"
+            scope.emit(f"{sources[k]} = {quotient}")
             scope.variables[names[k]] = sources[k]
 
     # -- values ----------------------------------------------------------------------------
@@ -356,7 +345,8 @@ def _accumulator(node: Node) -> tuple[str, str, Callable[[str, str, str], str], 
         return ("-INF", acc_type,
                 lambda acc, mask, x: f"tl.maximum({acc}, tl.where({mask}, {x}, -INF), propagate_nan=tl.PropagateNan.ALL)",
                 "tl.max({acc}, axis=1, keep_dims=True)")
-    lowest = "0" if dtype.is_bool else str(-(2 ** (8 * dtype.np.itemsize - 1)))
+    # the dtype's lowest value, written so that no literal overflows it
+    lowest = "0" if dtype.is_bool else f"{-(2 ** (8 * dtype.np.itemsize - 1)) + 1} - 1"
     return (lowest, acc_type, lambda acc, mask, x: f"tl.maximum({acc}, tl.where({mask}, {x}, {lowest}))",
             "tl.max({acc}, axis=1, keep_dims=True)")
 
@@ -723,8 +713,9 @@ def _shape_text(k: Kernel, shape) -> str:
     return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
 
 
-def module_body(graph: Graph, name: str | None = None) -> tuple[str, str, int]:
-    """(source of the kernels and the host function, the function's name, kernel count).
+def module_body(graph: Graph, name: str | None = None) -> tuple[str, str, list[tuple[str, Group]]]:
+    """(source of the kernels and the host function, the function's name, the kernels'
+    names with their groups, in launch order).
 
     The function is named `name` when given (the caller validates it), else a name
     minted from the graph's; deterministic."""
@@ -736,7 +727,7 @@ def module_body(graph: Graph, name: str | None = None) -> tuple[str, str, int]:
     body = prologue(graph.inputs, params, dims, convert=_to_tensor)
     tensors = {v.id: p for v, p in zip(graph.inputs, params)}
     values = {v.id: v for v in graph.inputs + [n.out for n in graph.nodes]}
-    kernels = []
+    kernels, sources = [], []
     fusion = fuse(graph)
     for group in fusion.groups:
         for v in group.outputs:
@@ -747,10 +738,11 @@ def module_body(graph: Graph, name: str | None = None) -> tuple[str, str, int]:
             body.append(f"{tensors[v.id]} = torch.{alloc}({_shape_text(kernel, v.shape)}, "
                         f"dtype={TORCH_TYPES[v.dtype.name]}, device=DEVICE)")
         body += kernel.launch()
-        kernels.append(kernel.source())
+        sources.append(kernel.source())
+        kernels.append((kernel.name, group))
     body.append(_return(graph, tensors))
     host = [f"def {fname}({', '.join(params)}):"] + [f"    {line}" for line in body]
-    return "\n\n".join(kernels + ["\n".join(host) + "\n"]), fname, len(fusion.groups)
+    return "\n\n".join(sources + ["\n".join(host) + "\n"]), fname, kernels
 
 
 def _return(graph: Graph, tensors: dict[int, str]) -> str:
@@ -788,12 +780,16 @@ def _load(source: str, fname: str) -> Callable:
 class TritonFunction:
     """A graph compiled to Triton kernels. Call it with torch tensors (used in place),
     numpy arrays (copied to the device) or Python numbers and lists; it returns torch
-    tensors. `.source` is the code it runs, `.num_kernels` how many kernels it launches."""
+    tensors. `.source` is the code it runs, `.kernels` the (name, fusion group) of each
+    kernel it launches, in order, `.num_kernels` how many, and `.namespace` the globals the
+    code runs in (the kernels by name, the runtime), for tools that time kernels."""
 
-    def __init__(self, graph: Graph, source: str, fn: Callable, num_kernels: int):
+    def __init__(self, graph: Graph, source: str, fn: Callable, kernels: list[tuple[str, Group]]):
         self.graph = graph
         self.source = source
-        self.num_kernels = num_kernels
+        self.kernels = kernels
+        self.num_kernels = len(kernels)
+        self.namespace = fn.__globals__
         self._fn = fn
         self._arity = len(graph.inputs)
 
@@ -809,8 +805,8 @@ class TritonFunction:
 
 
 def compile(graph: Graph) -> TritonFunction:
-    source, fname, count = module_body(graph)
-    return TritonFunction(graph, source, _load(source, fname), count)
+    source, fname, kernels = module_body(graph)
+    return TritonFunction(graph, source, _load(source, fname), kernels)
 
 
 # Exported modules embed the runtime with its one ddc import replaced by what it imports.
