@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from ddc.ir import Builder, Graph, Node, Value
+from ddc.ir import Builder, Graph, Node, Sym, Value
 
 from .cleanup import cleanup
 from .jvp import jvp
@@ -60,6 +60,7 @@ def linearize(graph: Graph, wrt: Sequence[bool] | None = None) -> Linearized:
         if kind.get(v.id) == "known" and v.id not in seen:
             seen.add(v.id)
             residuals.append(v)
+    residuals += _dim_carriers(primal_inputs, residuals, known_nodes)
     for v in residuals:
         v.origin = "residual"
 
@@ -82,6 +83,27 @@ def linearize(graph: Graph, wrt: Sequence[bool] | None = None) -> Linearized:
                              [env.get(v.id, v) for v in j.outputs[n_out:]],
                              f"linear_{graph.name}"))
     return Linearized(primal, linear, n_out, len(residuals))
+
+
+def _dim_carriers(inputs: list[Value], residuals: list[Value], known_nodes: list[Node]) -> list[Value]:
+    """Empty slices of inputs (appended to `known_nodes`) that give the linear graph, and
+    its transpose, every dim of the inputs no residual's shape has: `sum(x)` needs none,
+    but its vjp must know x's shape to broadcast the cotangent back to it."""
+    def bound(values):
+        return {d.names().pop() for v in values for d in v.shape
+                if isinstance(d, Sym) and len(d.terms) == 1 and d.terms[0][1] == 1 and len(d.terms[0][0]) == 1}
+
+    have, carriers = bound(residuals), []
+    for x in inputs:
+        missing = bound([x]) - have
+        if missing:
+            b = Builder()
+            empty = b.slice(x, start=(0,) * x.ndim, stride=(1,) * x.ndim,
+                            limit=tuple(d if isinstance(d, Sym) and d.names() <= missing else 0 for d in x.shape))
+            known_nodes += b.nodes
+            carriers.append(empty)
+            have |= missing
+    return carriers
 
 
 def _constants_needed(reads, kind, producer) -> set[int]:
