@@ -55,11 +55,17 @@ def to_tensor(value, dtype, ndim, who, declared):
     as a silent cast to another float dtype would change the numbers. Python numbers and
     lists take the declared dtype when their kind fits (an int for a float parameter).
     """
-    if isinstance(value, torch.Tensor) or hasattr(value, "__array__"):
+    if isinstance(value, torch.Tensor):
+        tensor = value
+        if tensor.dtype != dtype:
+            raise ArgumentError(f"{who} expects {declared}, got a {tensor.dtype} tensor; "
+                                f"cast it first, e.g. x.to({dtype})")
+    elif hasattr(value, "__array__"):  # numpy arrays and scalars
         tensor = readable(value, who, declared)
         if tensor.dtype != dtype:
-            raise ArgumentError(f"{who} expects {declared}, got {tensor.dtype} values; "
-                                f"cast them first, e.g. x.to({dtype})")
+            name = str(dtype).removeprefix("torch.")
+            raise ArgumentError(f"{who} expects {declared}, got a {value.dtype} array; "
+                                f"cast it first, e.g. np.asarray(x, dtype=np.{name})")
     else:
         tensor = python_tensor(value, dtype, who, declared)
     if tensor.ndim != ndim:

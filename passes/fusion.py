@@ -32,6 +32,7 @@ contraction is checked on the quotient graph with networkx.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Callable, Union
 
@@ -399,13 +400,6 @@ class Group:
     anchors: list[Node] = field(default_factory=list)
     placements: dict[int, Map] = field(default_factory=dict)
 
-    def register(self, v: Value) -> Map | None:
-        """The map of a value the kernel holds in registers (an anchor's), else None."""
-        for a in self.anchors:
-            if a.out.id == v.id and a.prim.name != "scatter_add":
-                return self.placements[v.id]
-        return None
-
     def __repr__(self) -> str:
         return f"<Group {self.id} {self.kind}: {', '.join(n.prim.name for n in self.nodes)}>"
 
@@ -466,9 +460,7 @@ class _Partition:
     elementwise groups whose values all go to one other group become its producers."""
 
     def __init__(self, graph: Graph):
-        self.graph = graph
         self.nodes = graph.nodes
-        self.position = {id(n): i for i, n in enumerate(graph.nodes)}
         self.producer = {n.out.id: i for i, n in enumerate(graph.nodes)}
         self.dataflow = graph.to_networkx()
         outs = [t for t in self.dataflow if isinstance(t, str) and t.startswith("out:")]
@@ -489,11 +481,12 @@ class _Partition:
                 self.recomputed.add(i)
         self.owner: dict[int, _Draft] = {}
         self.drafts: dict[int, _Draft] = {}
+        self.keys = itertools.count()
         self.quotient = nx.DiGraph()
 
     # -- bookkeeping -----------------------------------------------------------------------
     def _open(self, kind: str, space: Space) -> _Draft:
-        d = _Draft(len(self.drafts), kind, space)
+        d = _Draft(next(self.keys), kind, space)
         self.drafts[d.key] = d
         self.quotient.add_node(d.key)
         return d
@@ -533,8 +526,9 @@ class _Partition:
         del self.drafts[src.key]
 
     # -- legality --------------------------------------------------------------------------
-    def _reads_ok(self, d: _Draft, starts, members: set[int], registers: dict[int, Map]) -> bool:
-        """Evaluating `starts` (value, map) pairs in `d` reads every register at its map."""
+    def _reads_ok(self, starts, members: set[int], registers: dict[int, Map]) -> bool:
+        """Evaluating the (value, map) pairs `starts` in a kernel computing `members` reads
+        every register at the map where the kernel holds it."""
         stack, seen = list(starts), set()
         while stack:
             v, at = stack.pop()
@@ -585,7 +579,7 @@ class _Partition:
         for d in near + others:  # rows of one shape share a kernel: one loop per reduction
             if (d.kind == "reduction" and d.space.shape == space.shape and d.space.axes == axes
                     and not self._joining_makes_cycle(d, i)
-                    and self._reads_ok(d, [(x, d.space.operand_map())], d.members | {i},
+                    and self._reads_ok([(x, d.space.operand_map())], d.members | {i},
                                        self._registers(d))):
                 d.anchors.append(n)
                 self._add(d, i, d.space.row_map())
@@ -614,7 +608,7 @@ class _Partition:
                 continue
             at = self._placement(d, n)
             if (at is None or self._joining_makes_cycle(d, i)
-                    or not self._reads_ok(d, [(n.out, at)], d.members | {i}, self._registers(d))):
+                    or not self._reads_ok([(n.out, at)], d.members | {i}, self._registers(d))):
                 continue
             self._add(d, i, at)
             if d.space.kind == "elementwise":

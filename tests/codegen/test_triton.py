@@ -293,7 +293,8 @@ def test_tensors_are_used_in_place():
 
 
 @pytest.mark.parametrize("args, message", [
-    ((np.zeros(2, np.float32), np.zeros(2)), "parameter x expects f64[n], got torch.float32"),
+    ((np.zeros(2, np.float32), np.zeros(2)), "parameter x expects f64[n], got a float32 array"),
+    ((np.zeros(2), torch.zeros(2)), "parameter y expects f64[n], got a torch.float32 tensor"),
     ((np.zeros(2), np.zeros(3)), "dim n of parameter y is 3, but parameter x bound n = 2"),
     ((np.zeros((2, 2)), np.zeros(2)), "parameter x expects 1 dims (f64[n]), got shape (2, 2)"),
     ((np.zeros(2), ["a", "b"]), "parameter y expects f64[n]"),

@@ -12,6 +12,8 @@ from ddc import ir
 from ddc.ir import PRIMITIVES, Builder, TensorType, Value, f64, i32
 from ddc.passes import autodiff
 from ddc.passes.fusion import index_rules, fuse
+from ddc.passes.dce import dce
+from ddc.passes.jvp import jvp
 from ddc.passes.vmap import vmap
 
 from ..backends import run
@@ -64,7 +66,7 @@ def gradient(graph: ir.Graph) -> ir.Graph:
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_partitions_are_valid(case):
     g = case.graph()
-    for graph in (g, gradient(g), vmap(g, [0] * len(g.inputs))):
+    for graph in (g, gradient(g), vmap(g, [0] * len(g.inputs)), dce(jvp(jvp(g)))):
         before = str(graph)
         assert_valid_partition(graph)
         assert str(graph) == before, "fuse must not change the graph"
