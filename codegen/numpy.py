@@ -44,6 +44,7 @@ from ddc.ir.verify import verify
 from . import numpy_runtime
 from .naming import Minter, export_name
 from .numpy_args import DimBinder, dtype_ref, prologue
+from .numpy_blocks import Region, find_regions, sliced
 from .numpy_buffers import BROADCASTS, VIEWS, plan_buffers
 from .numpy_fusion import ADD_SCATTER, fuse, fused_rules, optimize
 
@@ -58,12 +59,16 @@ class Site:
     out: TensorType
     dims: DimBinder
     users_broadcast: bool = False  # every user broadcasts this value itself (see below)
+    rows: str | None = None  # inside a row block: the block's row count, for leading dims
 
     def dim(self, d: D.Dim) -> str:
         return self.dims.expr(d)
 
     def shape(self, shape) -> str:
-        return tuple_text(self.dim(d) for d in shape)
+        dims = [self.dim(d) for d in shape]
+        if self.rows is not None and dims:
+            dims[0] = self.rows
+        return tuple_text(dims)
 
 
 def tuple_text(items) -> str:
@@ -326,19 +331,20 @@ def _users_broadcast(graph: Graph) -> set[int]:
     }
 
 
-def _in_place(node: Node, args: list[str], target: str) -> str:
+def _in_place(node: Node, args: list[str], target: str, threads: bool = True) -> str:
     """The node writing into `target`, a dying input of the output's type."""
     if node.prim is ADD_SCATTER:
         return f"scatter_add_into({target}, {', '.join(args[1:])}, {node.params['axis']}, {node.params['batch_dims']})"
     if node.prim.name == "select":
         return f"select({', '.join(args)}, out={target})"
-    return _ufunc_call(node, args, f", out={target}")
+    return _ufunc_call(node, args, f", out={target}", threads)
 
 
-def _ufunc_call(node: Node, args: list[str], out: str = "") -> str:
+def _ufunc_call(node: Node, args: list[str], out: str = "", threads: bool = True) -> str:
     name = node.prim.name
     size = node.out.type.size()
-    if name in PARALLEL and not (isinstance(size, int) and size < numpy_runtime.PARALLEL_MIN_SIZE):
+    if (threads and name in PARALLEL
+            and not (isinstance(size, int) and size < numpy_runtime.PARALLEL_MIN_SIZE)):
         return f"parallel({UFUNCS[name]}, {', '.join(args)}{out})"
     return f"{UFUNCS[name]}({', '.join(args)}{out})"
 
@@ -356,16 +362,18 @@ def _writable_inputs(node: Node) -> list:
 
 
 def _statement(node: Node, names: dict[int, str], dims: DimBinder, implicit: set[int],
-               target: str | None = None) -> str:
+               target: str | None = None, rows: str | None = None) -> str:
+    """One node's line; `rows` inside a row block (no threads there: blocks have them)."""
     rule = numpy_rules.get(node.prim.name) or fused_rules.get(node.prim.name)
     if rule is None:
         raise IRError(f"the numpy backend has no rule for {node.prim.name}")
-    site = Site(tuple(v.type for v in node.inputs), node.out.type, dims, node.out.id in implicit)
+    site = Site(tuple(v.type for v in node.inputs), node.out.type, dims, node.out.id in implicit, rows)
     args = [names[v.id] for v in node.inputs]
+    threads = rows is None
     if target is not None:
-        expr = _in_place(node, args, target)
+        expr = _in_place(node, args, target, threads)
     elif node.prim.name in PARALLEL:
-        expr = _ufunc_call(node, args)
+        expr = _ufunc_call(node, args, threads=threads)
     else:
         expr = rule(site, *args, **node.params)
     kind = f"{node.out.dtype}[{','.join(dims.expr(d) for d in node.out.shape)}]"
@@ -391,6 +399,49 @@ def _return(graph: Graph, names: dict[int, str], bases: dict[int, object]) -> st
     return f"return {', '.join(items)}" if items else "return ()"
 
 
+def _region_lines(graph: Graph, region: Region, names: dict[int, str], mint: Minter,
+                  dims: DimBinder, implicit: set[int]) -> list[str]:
+    """A row region as a block function over `[lo, hi)` rows, and the call running it.
+
+    Inputs with the leading dim are sliced, others used whole; values used after the
+    region are full arrays, allocated first, that each block writes its rows into."""
+    fn, lo, hi, rows = mint("rows"), mint("lo"), mint("hi"), mint("n")
+    local = dict(names)
+    lines: list[str] = []
+    nodes = [graph.nodes[i] for i in region.nodes]
+    sub = Graph(list(region.inputs), nodes, list(region.outputs), graph.name)
+    plan = plan_buffers(sub, _writable_inputs, region.donated)
+    donated = {v.id: v for v in region.donated}
+    for v in region.outputs:
+        # an output the blocks computed in place in a donated input's rows lives there
+        names[v.id] = mint(v.name)
+        home = donated.pop(plan.buffer[v.id], None)
+        if home is not None and home.type == v.type:
+            lines.append(f"{names[v.id]} = {names[home.id]}")
+        else:
+            lines.append(f"{names[v.id]} = np.empty({Site((), v.type, dims).shape(v.shape)}, "
+                         f"{dtype_ref(v.dtype)})")
+    inner = [f"{rows} = {hi} - {lo}"]
+    for v in region.inputs:
+        if sliced(v, region.rows):
+            local[v.id] = mint(v.name)
+            inner.append(f"{local[v.id]} = {names[v.id]}[{lo}:{hi}]")
+    for k, node in enumerate(nodes):
+        local[node.out.id] = mint(node.out.name)
+        target = plan.overwrite.get(k)
+        inner.append(_statement(node, local, dims, implicit, target and local[target.id], rows))
+        if k in plan.dying:
+            inner.append("del " + ", ".join(local[v.id] for v in plan.dying[k]))
+    inner += [f"{names[v.id]}[{lo}:{hi}] = {local[v.id]}" for v in region.outputs]
+    row_sizes = sorted({"*".join(f"({dims.expr(d)})" for d in n.out.shape[1:]) or "1" for n in nodes})
+    row_size = row_sizes[0] if len(row_sizes) == 1 else f"max({', '.join(row_sizes)})"
+    lines.append(f"def {fn}({lo}, {hi}):")
+    lines += [f"    {line}" for line in inner]
+    lines.append(f"run_rows({fn}, {dims.expr(region.rows)}, {row_size})")
+    lines.append(f"del {fn}")
+    return lines
+
+
 def function_source(graph: Graph, name: str | None = None) -> str:
     """The Python source of one function computing `graph`; deterministic.
 
@@ -405,19 +456,29 @@ def function_source(graph: Graph, name: str | None = None) -> str:
     body = prologue(graph.inputs, params, dims)
     names = {v.id: p for v, p in zip(graph.inputs, params)}
     bases: dict[int, object] = {v.id: "argument" for v in graph.inputs}
-    plan = plan_buffers(graph, _writable_inputs)
+    regions = {r.nodes[0]: r for r in find_regions(graph)}
+    sliced_inputs = {v.id for r in regions.values() for v in r.inputs if sliced(v, r.rows)}
+    implicit = _users_broadcast(graph) - sliced_inputs
+    inside = {i for r in regions.values() for i in r.nodes}
+    inside_ids = {id(graph.nodes[i]) for i in inside}
+    plan = plan_buffers(graph, lambda n: [] if id(n) in inside_ids else _writable_inputs(n))
     dying = plan.dying
-    implicit = _users_broadcast(graph)
     for i, node in enumerate(graph.nodes):
-        names[node.out.id] = mint(node.out.name)
-        target = plan.overwrite.get(i)
-        body.append(_statement(node, names, dims, implicit, target and names[target.id]))
-        if node.prim.name in VIEWS:
-            bases[node.out.id] = bases[node.inputs[0].id]
-        else:
-            bases[node.out.id] = "broadcast" if node.prim.name in BROADCASTS else node.out.id
-        if i in dying:
-            body.append("del " + ", ".join(names[v.id] for v in dying[i]))
+        if i in regions:
+            body += _region_lines(graph, regions[i], names, mint, dims, implicit)
+            for v in regions[i].outputs:
+                bases[v.id] = v.id
+        elif i not in inside:
+            names[node.out.id] = mint(node.out.name)
+            target = plan.overwrite.get(i)
+            body.append(_statement(node, names, dims, implicit, target and names[target.id]))
+            if node.prim.name in VIEWS:
+                bases[node.out.id] = bases[node.inputs[0].id]
+            else:
+                bases[node.out.id] = "broadcast" if node.prim.name in BROADCASTS else node.out.id
+        gone = [v for v in dying.get(i, ()) if v.id in names]
+        if gone:
+            body.append("del " + ", ".join(names[v.id] for v in gone))
     body.append(_return(graph, names, bases))
     lines = [f"def {name or fname}({', '.join(params)}):"] + [f"    {line}" for line in body]
     return "\n".join(lines) + "\n"

@@ -48,19 +48,24 @@ def dying_after(graph: Graph) -> dict[int, list[Value]]:
 class BufferPlan:
     dying: dict[int, list[Value]]  # node index -> values to `del` after it
     overwrite: dict[int, Value]  # node index -> the input it writes its result into
+    buffer: dict[int, object]  # value id -> the buffer its memory is in (None: not ours)
 
 
-def plan_buffers(graph: Graph, in_place: Callable[[Node], Sequence[Value]]) -> BufferPlan:
-    """`in_place(node)`: the inputs the node's lowering can write its result into."""
+def plan_buffers(graph: Graph, in_place: Callable[[Node], Sequence[Value]],
+                 owned: Sequence[Value] = ()) -> BufferPlan:
+    """`in_place(node)`: the inputs the node's lowering can write its result into.
+    `owned`: graph inputs whose buffers the graph may overwrite (not the caller's)."""
     dying = dying_after(graph)
-    buffer: dict[int, object] = {v.id: None for v in graph.inputs}  # value -> buffer (None: not ours)
-    holders: dict[object, set[int]] = {}  # buffer -> live values that see it
-    writable: set[int] = set()  # values that are full, writable arrays of their own type
+    own = {v.id for v in owned}
+    last_use = {v.id: i for i, n in enumerate(graph.nodes) for v in n.inputs if v.id in own}
+    buffer: dict[int, object] = {v.id: v.id if v.id in own else None for v in graph.inputs}
+    holders: dict[object, set[int]] = {v.id: {v.id} for v in graph.inputs if v.id in own}
+    writable: set[int] = set(own)  # values that are full, writable arrays of their own type
     overwrite: dict[int, Value] = {}
 
     for i, node in enumerate(graph.nodes):
         out, name = node.out, node.prim.name
-        dies_here = {v.id for v in dying.get(i, ())}
+        dies_here = {v.id for v in dying.get(i, ())} | {v for v, at in last_use.items() if at == i}
         target = None
         if out.ndim > 0:
             target = next((v for v in in_place(node) if v.id in writable and v.id in dies_here
@@ -80,7 +85,7 @@ def plan_buffers(graph: Graph, in_place: Callable[[Node], Sequence[Value]]) -> B
                 writable.add(out.id)
         if buffer[out.id] is not None:
             holders.setdefault(buffer[out.id], set()).add(out.id)
-        for v in dying.get(i, ()):
-            if buffer.get(v.id) is not None:
-                holders[buffer[v.id]].discard(v.id)
-    return BufferPlan(dying, overwrite)
+        for vid in dies_here:
+            if buffer.get(vid) is not None:
+                holders[buffer[vid]].discard(vid)
+    return BufferPlan(dying, overwrite, buffer)

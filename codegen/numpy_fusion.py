@@ -1,8 +1,8 @@
 """Graph rewrites that only the numpy backend makes, just before it writes source.
 
 - the optimisation passes that pay off when evaluating with numpy (`OPTIMIZATIONS`), run
-  on a copy: the caller's graph, and what `.ir` shows, are unchanged; then gathers are
-  scheduled early (`picks_first`);
+  on a copy: the caller's graph, and what `.ir` shows, are unchanged; then some nodes
+  are scheduled early (`schedule`);
 - `fuse(graph)`: node pairs that one numpy call does better are merged into a node of a
   backend-private primitive, which only this backend's rule table knows. Today one pair:
   `add(x, scatter_add(u, idx))` where the scatter has no other use becomes
@@ -24,26 +24,34 @@ OPTIMIZATIONS = (onehot_to_gather, pick_early, hoist_broadcasts, dce, sum_of_pro
 def optimize(graph: Graph) -> Graph:
     for p in OPTIMIZATIONS:
         graph = p(graph)
-    return picks_first(graph)
+    return schedule(graph)
 
 
-def picks_first(graph: Graph) -> Graph:
-    """Each gather moved up to just after its inputs exist. A pick reads little and makes
-    little, and the large array it reads may then die sooner, so the node that used to
-    come between can overwrite it in place (the cross-entropy's exp of the shifted logits).
-    """
-    position = {v.id: -1 for v in graph.inputs}
-    order: list[Node] = []
-    for n in graph.nodes:
-        if n.prim.name == "gather":
-            at = max((position[v.id] for v in n.inputs), default=-1) + 1
-            order.insert(at, n)
-            for k in range(at, len(order)):
-                position[order[k].out.id] = k
+def early(node: Node) -> bool:
+    """Nodes worth running as soon as their inputs exist: gathers (a pick reads little and
+    makes little, and the large array it reads may then die sooner, so the node that came
+    between can overwrite it in place), and scalars and iotas (so they do not cut runs of
+    row-local nodes apart, see `numpy_blocks`)."""
+    return node.prim.name in ("gather", "iota") or node.out.ndim == 0
+
+
+def schedule(graph: Graph) -> Graph:
+    """Each `early` node moved up to just after its inputs; the rest keep their order.
+
+    Sort keys, in one pass: a node that stays keeps (its index, 0); an early node takes
+    (the anchor of its latest input, one more than the depth of early inputs there)."""
+    key: dict[int, tuple[int, int]] = {v.id: (-1, 0) for v in graph.inputs}
+    keyed = []
+    for i, n in enumerate(graph.nodes):
+        if early(n):
+            anchor = max((key[v.id][0] for v in n.inputs), default=-1)
+            depth = max((key[v.id][1] for v in n.inputs if key[v.id][0] == anchor), default=0)
+            key[n.out.id] = (anchor, depth + 1)
         else:
-            position[n.out.id] = len(order)
-            order.append(n)
-    return Graph(graph.inputs, order, graph.outputs, graph.name)
+            key[n.out.id] = (i, 0)
+        keyed.append((key[n.out.id], i, n))
+    keyed.sort(key=lambda item: (item[0], item[1]))
+    return Graph(graph.inputs, [n for _, _, n in keyed], graph.outputs, graph.name)
 
 
 ADD_SCATTER = Primitive("add_scatter", lambda ts, **p: ts[0], ("axis", "batch_dims"), arity=3)

@@ -187,3 +187,28 @@ def parallel(ufunc, x, out=None):
     for p in pending:
         p.result()
     return out
+
+
+def run_rows(block, rows, row_size):
+    """`block(lo, hi)` over cache-sized blocks of `rows` rows, the blocks shared among
+    THREADS threads in contiguous runs."""
+    step = max(1, BLOCK_SIZE // max(1, row_size))
+    starts = list(range(0, rows, step))
+    if THREADS == 1 or len(starts) < 2:
+        for lo in starts:
+            block(lo, min(lo + step, rows))
+        return
+    if not _pool:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool.append(ThreadPoolExecutor(THREADS - 1, thread_name_prefix="ddc"))
+
+    def run(part):
+        for lo in part:
+            block(lo, min(lo + step, rows))
+
+    parts = [starts[k * len(starts) // THREADS:(k + 1) * len(starts) // THREADS] for k in range(THREADS)]
+    pending = [_pool[0].submit(run, part) for part in parts[1:]]
+    run(parts[0])
+    for p in pending:
+        p.result()

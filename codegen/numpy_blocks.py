@@ -1,0 +1,110 @@
+"""Row blocks: runs of row-local nodes evaluated a block of rows at a time, on every core.
+
+A softmax, a relu layer's mask, the cotangent of a cross-entropy: chains of elementwise
+ops, row reductions and per-row picks over arrays that share their leading dim R. numpy
+evaluates each node over the whole array, so every node is a pass over main memory, and
+runs on one core. A *region* is a run of consecutive such nodes; the generated code runs
+it as a function of a row range `[lo, hi)`, over blocks of rows sized to stay in cache,
+and spreads the blocks over threads (numpy releases the GIL inside its loops).
+
+A node is row-local when row r of its output depends only on row r of its inputs with
+leading dim R (inputs without it are used whole, as numpy broadcasting would), and its
+lowering mentions R only as the leading dim of a shape, which the block rewrites to the
+block's row count. A region's inputs are sliced, so none may be a broadcast that numpy
+holds smaller than its type (`numpy._users_broadcast` leaves those full). Region outputs (values used after the region) are full arrays the
+blocks write into. An input used only in the region that owns its buffer (a fresh result,
+not a view, with no views taken of it) is *donated*: blocks may overwrite its rows in place, and an output of its
+type is written into it instead of a new array. Blocks are row-disjoint, so this is safe
+across threads.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ddc.ir.core import Graph, Node, Value
+
+from .numpy_buffers import BROADCASTS, VIEWS
+
+MIN_REGION = 3  # nodes, one at least on a matrix; smaller runs gain less than the loop costs
+SMALL = 1 << 16  # elements: a region whose arrays are all known to be smaller is not blocked
+
+
+@dataclass
+class Region:
+    rows: object  # the leading dim R shared by every value the region makes
+    nodes: list[int]  # indices into the graph's nodes, consecutive
+    inputs: list[Value]  # values from outside, in first-use order
+    outputs: list[Value]  # values made here and used after (or returned)
+    donated: list[Value]  # sliced inputs whose buffers the region may overwrite
+
+
+def sliced(v: Value, rows) -> bool:
+    """A region input taken a block at a time (else used whole)."""
+    return v.ndim > 0 and v.shape[0] == rows
+
+
+def _row_local(n: Node, rows) -> bool:
+    out, name, p = n.out, n.prim.name, n.params
+    if out.ndim == 0 or out.shape[0] != rows:
+        return False
+    if n.prim.elementwise:
+        return True
+    if name == "broadcast_in_dim":
+        dims = p["broadcast_dimensions"]
+        return 0 not in dims or (dims[0] == 0 and n.inputs[0].shape[0] in (rows, 1))
+    if name == "reshape":
+        return n.inputs[0].ndim > 0 and n.inputs[0].shape[0] == rows
+    if name in ("reduce_sum", "reduce_max"):
+        return 0 not in p["axes"]
+    if name in ("gather", "scatter_add", "add_scatter"):
+        return p["batch_dims"] >= 1
+    if name == "iota":
+        return p["dimension"] != 0
+    return False
+
+
+def _worth_blocking(v: Value) -> bool:
+    """A matrix (or more) not known to be small."""
+    size = v.type.size()
+    return v.ndim >= 2 and not (isinstance(size, int) and size < SMALL)
+
+
+def find_regions(graph: Graph) -> list[Region]:
+    regions: list[Region] = []
+    run: list[int] = []
+    rows = None
+
+    def close():
+        if len(run) >= MIN_REGION and any(_worth_blocking(graph.nodes[i].out) for i in run):
+            regions.append(_region(graph, rows, list(run)))
+        run.clear()
+
+    for i, n in enumerate(graph.nodes):
+        r = n.out.shape[0] if n.out.ndim else None
+        if r is not None and r != 1 and _row_local(n, r):
+            if run and r != rows:
+                close()
+            rows = r
+            run.append(i)
+        else:
+            close()
+    close()
+    return regions
+
+
+def _region(graph: Graph, rows, indices: list[int]) -> Region:
+    made = {graph.nodes[i].out.id for i in indices}
+    inputs, seen = [], set()
+    for i in indices:
+        for v in graph.nodes[i].inputs:
+            if v.id not in made and v.id not in seen:
+                seen.add(v.id)
+                inputs.append(v)
+    producer = {n.out.id: n for n in graph.nodes[:indices[0]]}
+    used_after = {v.id for n in graph.nodes[indices[-1] + 1:] for v in n.inputs}
+    used_after |= {v.id for v in graph.outputs}
+    outputs = [graph.nodes[i].out for i in indices if graph.nodes[i].out.id in used_after]
+    used_before = {v.id for n in graph.nodes[:indices[0]] for v in n.inputs}  # views of it, say
+    donated = [v for v in inputs if sliced(v, rows) and v.id not in used_after | used_before
+               and v.id in producer and producer[v.id].prim.name not in VIEWS | BROADCASTS]
+    return Region(rows, indices, inputs, outputs, donated)

@@ -1,0 +1,98 @@
+"""Row blocks: runs of row-local nodes evaluated over cache-sized blocks of rows, across
+threads. Sizes here make several blocks; every result is checked against plain numpy."""
+from __future__ import annotations
+
+import numpy as np
+
+import ddc
+from ddc import ir
+from ddc.codegen import numpy_runtime
+from ddc.codegen.numpy import compile
+from ddc.codegen.numpy_blocks import find_regions
+from ddc.codegen.numpy_fusion import fuse, optimize
+from ddc.ir import f64
+
+from .graphs import make_graph
+
+ROWS = 3 * numpy_runtime.BLOCK_SIZE // 64 + 5  # with 64 columns: four blocks, the last short
+
+
+def T(*shape):
+    return ir.TensorType(f64, shape)
+
+
+def regions(graph):
+    return find_regions(fuse(optimize(graph)))
+
+
+def test_a_softmax_cross_entropy_gradient_runs_in_one_donated_region():
+    m = ddc.loads("import losses\n"
+                  "def loss(z: f64[n, c], y: i32[n]) -> f64:\n"
+                  "    return mean(losses.cross_entropy(z, y))\n")
+    g = ddc.grad(m.loss)
+    (region,) = regions(g.graph_for(ir.f64))
+    assert [v.name for v in region.donated] == [] and len(region.outputs) == 1
+    source = g.compiled(ir.f64).source
+    assert "run_rows(" in source and "np.empty(" in source  # z is the caller's: not donated
+    rng = np.random.default_rng(0)
+    z, y = rng.standard_normal((ROWS, 64)), rng.integers(0, 64, ROWS).astype(np.int32)
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    p[np.arange(ROWS), y] -= 1
+    np.testing.assert_allclose(g(z, y), p / ROWS, rtol=1e-12, atol=1e-18)
+
+
+def test_a_fresh_input_used_only_in_the_region_holds_its_output():
+    def build(b, x, W, r):
+        z = b.dot_general(x, W, contract=((1,), (0,)), batch=((), ()))  # fresh, dies in the region
+        row = b.broadcast_in_dim(r, shape=z.shape, broadcast_dimensions=(1,))
+        return b.tanh(b.mul(b.exp(b.neg(z)), row))
+
+    g = make_graph(build, T("n", 8), T(8, 64), T(64))
+    (region,) = regions(g)
+    assert len(region.donated) == 1
+    lines = [line.strip() for line in compile(g).source.splitlines()]
+    assert "t_10 = t_5" in lines  # the output is the product's own buffer
+    assert "t_13 = np.negative(t_11, out=t_11)  # f64[n_4,64]" in lines  # its rows, in place
+    rng = np.random.default_rng(1)
+    x, W, r = rng.standard_normal((ROWS, 8)), rng.standard_normal((8, 64)), rng.standard_normal(64)
+    np.testing.assert_allclose(compile(g)(x, W, r), np.tanh(np.exp(-(x @ W)) * r), rtol=1e-13)
+
+
+def test_an_input_with_a_live_view_is_not_overwritten():
+    def build(b, x, W):
+        z = b.dot_general(x, W, contract=((1,), (0,)), batch=((), ()))
+        head = b.slice(z, start=(0, 0), limit=(ir.Sym.name("n"), 3), stride=(1, 1))  # a view of z
+        out = b.tanh(b.exp(b.neg(z)))
+        return b.reduce_sum(out, axes=(1,)), b.reduce_sum(head, axes=(1,))
+
+    g = make_graph(build, T("n", 8), T(8, 64))
+    assert all(not r.donated for r in regions(g))
+    rng = np.random.default_rng(2)
+    x, W = rng.standard_normal((ROWS, 8)), rng.standard_normal((8, 64))
+    z = x @ W
+    total, head = compile(g)(x, W)
+    np.testing.assert_allclose(total, np.tanh(np.exp(-z)).sum(1), rtol=1e-13)
+    np.testing.assert_allclose(head, z[:, :3].sum(1), rtol=1e-13)
+
+
+def test_a_relu_layer_and_its_tangent_are_two_outputs_of_one_region():
+    m = ddc.loads("def layer(x: f64[n, d], W: f64[d, h], b: f64[h]) -> f64[n, h]:\n"
+                  "    return relu(x @ W + b)\n")
+    rng = np.random.default_rng(3)
+    x, W, b = rng.standard_normal((ROWS, 8)), rng.standard_normal((8, 64)), rng.standard_normal(64)
+    dx, dW, db = rng.standard_normal((ROWS, 8)), rng.standard_normal((8, 64)), rng.standard_normal(64)
+    out, tangent = ddc.jvp(m.layer, (x, W, b), (dx, dW, db))
+    a = x @ W + b
+    np.testing.assert_allclose(out, np.maximum(a, 0), rtol=1e-13)
+    np.testing.assert_allclose(tangent, np.where(a > 0, dx @ W + x @ dW + db, 0), rtol=1e-12)
+
+
+def test_run_rows_covers_every_row_once():
+    seen = np.zeros(1000, int)
+
+    def block(lo, hi):
+        seen[lo:hi] += 1
+
+    numpy_runtime.run_rows(block, 1000, numpy_runtime.BLOCK_SIZE // 7)
+    np.testing.assert_array_equal(seen, 1)
