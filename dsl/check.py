@@ -77,11 +77,20 @@ def check_modules(modules: list[Module]) -> None:
 
 
 def _check_no_recursion(functions: list[FunctionDef]) -> None:
+    """Depth-first over the call graph, with an explicit stack: a chain of thousands of
+    functions calling each other is no recursion here."""
     state: dict[FunctionDef, str] = {}
-
-    def visit(fn: FunctionDef, path: list[FunctionDef]) -> None:
-        state[fn] = "active"
-        for callee, span in fn.info.calls:
+    for root in functions:
+        if root in state:
+            continue
+        state[root], path, pending = "active", [root], [iter(root.info.calls)]
+        while pending:
+            step = next(pending[-1], None)
+            if step is None:
+                state[path.pop()] = "done"
+                pending.pop()
+                continue
+            callee, span = step
             if state.get(callee) == "active":
                 cycle = path[path.index(callee):] + [callee]
                 raise DDTypeError(
@@ -90,12 +99,9 @@ def _check_no_recursion(functions: list[FunctionDef]) -> None:
                     hint="unroll the recursion, or express it with vmap or a reduction",
                 )
             if callee not in state:
-                visit(callee, path + [callee])
-        state[fn] = "done"
-
-    for fn in functions:
-        if fn not in state:
-            visit(fn, [fn])
+                state[callee] = "active"
+                path.append(callee)
+                pending.append(iter(callee.info.calls))
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -109,15 +115,6 @@ def located(span):
         if e.span is None:
             e.span = span
         raise
-
-
-@contextmanager
-def nesting_guard(span):
-    """Python's recursion limit, hit by a huge expression, as an error at its statement."""
-    try:
-        yield
-    except RecursionError:
-        raise DDTypeError("expression nested too deeply; split it into several assignments", span) from None
 
 
 def did_you_mean(name: str, candidates) -> str:
@@ -309,10 +306,8 @@ class FunctionChecker:
     def run(self) -> FunctionInfo:
         self.signature()
         for stmt in self.fn.ast.body:
-            with nesting_guard(stmt.span):
-                self.assign(stmt)
-        with nesting_guard(self.fn.ast.ret.span):
-            self.check_return(self.fn.ast.ret)
+            self.assign(stmt)
+        self.check_return(self.fn.ast.ret)
         return self.info
 
     # statements

@@ -32,15 +32,23 @@ def read_source(path: Path, span: Span | None = None) -> str:
     except OSError as e:
         raise DDImportError(f"cannot read {path}: {e.strerror or e}", span) from None
     except UnicodeDecodeError as e:
-        raise DDImportError(f"cannot read {path}: it is not UTF-8 text (byte {e.start} is {e.object[e.start]:#x})",
-                            span) from None
+        text = e.object.decode("utf-8", errors="replace")
+        before = e.object[:e.start].decode("utf-8", errors="replace").split("\n")
+        at = Span(str(path), len(before), len(before[-1]) + 1, len(before), len(before[-1]) + 2, text)
+        raise DDImportError(f"{path.name} is not UTF-8 text: byte {e.object[e.start]:#x}: {e.reason}",
+                            at, hint="save the file as UTF-8") from None
 
 
 def loads(source: str, name: str = "<string>", path=None) -> Module:
     """Load a module from text. `path` (if given) is where imports are looked for and what
     errors show; without it, only the stdlib can be imported."""
     loader = _Loader()
-    module = loader.load_source(source, name, Path(path) if path is not None else None)
+    try:
+        module = loader.load_source(source, name, Path(path) if path is not None else None)
+    except RecursionError:  # each import is loaded (recursively) before its importer
+        chain = " -> ".join(p.stem for p in loader.loading[:3]) + " -> ... -> " + loader.loading[-1].stem
+        raise DDImportError(f"imports nested too deeply: {chain}, {len(loader.loading)} files",
+                            hint="import the modules from fewer levels") from None
     check_modules(loader.modules)
     return module
 

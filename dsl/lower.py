@@ -18,7 +18,7 @@ from ddc.ir.types import TensorType
 
 from . import ast
 from . import shapes as S
-from .check import Apply, TupleItem, UserCall, located, nesting_guard
+from .check import Apply, TupleItem, UserCall, located
 from .nesting import left_spine
 from .transforms import FunctionRef
 from .types import FLOAT, Tensor, bind_float, describe, is_static, join, resolve, unflatten, weak_tensor
@@ -102,11 +102,9 @@ class _FunctionLowering:
         self.env.update((p.name, v) for p, v in zip(self.fn.params, inputs))
         self.input_ids = {v.id for v in inputs}
         for stmt in self.fn.ast.body:
-            with nesting_guard(stmt.span):
-                self.assign(stmt)
+            self.assign(stmt)
         ret = self.fn.ast.ret
-        with nesting_guard(ret.span):
-            value = self.expr(ret.value)
+        value = self.expr(ret.value)
         self.b.span = ret.value.span
         values = value if self.fn.returns_tuple else (value,)
         return [coerce(self.b, v, resolve(spec.dtype, self.float_dtype)) for v, spec in zip(values, self.fn.returns)]

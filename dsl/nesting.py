@@ -62,7 +62,7 @@ def depth(e: ast.Expr) -> int:
 def check_nesting(tree: ast.ModuleAST) -> None:
     for fn in tree.functions:
         for stmt in fn.body + (fn.ret,):
-            if depth(stmt.value) > MAX_NESTING:
-                raise DDSyntaxError(
-                    f"expression nested too deeply: more than {MAX_NESTING} levels", stmt.value.span,
-                    hint="split it into several assignments")
+            for e in (stmt.value, getattr(stmt, "target", None)):  # `((a, b), c) = ...` nests too
+                if e is not None and depth(e) > MAX_NESTING:
+                    raise DDSyntaxError(f"expression nested too deeply: more than {MAX_NESTING} levels", e.span,
+                                        hint="split it into several assignments")

@@ -40,7 +40,13 @@ class FunctionDef:
             raise DDTypeError(f"float_dtype must be f32 or f64, got {float_dtype}")
         binding = float_dtype if self.generic else f32
         arg_types = [TensorType(resolve(p.type.dtype, binding), p.type.dims) for p in self.params]
-        return lower_function(self, arg_types, binding)
+        try:
+            return lower_function(self, arg_types, binding)
+        except RecursionError:
+            # expressions nest at most MAX_NESTING levels, so it is calls: each is lowered
+            # (recursively) and inlined
+            raise DDTypeError(f"{self.name} calls functions that call functions too deeply to inline",
+                              self.span, hint="shorten the chain of calls, e.g. by merging functions") from None
 
     def __repr__(self) -> str:
         params = ", ".join(f"{p.name}: {p.type}" for p in self.params)

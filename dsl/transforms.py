@@ -77,9 +77,11 @@ class Grad:
         grads = []
         for i in argnums:
             if not is_float(effective[i].dtype):
+                named = f" '{self.inner.fn.params[i].name}'" if isinstance(self.inner, FunctionRef) else ""
                 raise TransformError(
-                    f"{self.name} with respect to argument {i} ({effective[i]}): only float "
-                    f"arguments have gradients", spans[i],
+                    f"{self.name} with respect to argument {i}{named} of {self.inner}, which is "
+                    f"{effective[i]}: only float arguments have gradients", spans[i],
+                    hint="choose argnums among the float arguments",
                 )
             grads.append(effective[i])
         result = tuple(grads) if isinstance(self.argnums, tuple) else grads[0]
