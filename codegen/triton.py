@@ -5,10 +5,11 @@ function checks the arguments, allocates the outputs with torch and launches the
         x_1 = to_tensor(x_1, torch.float32, 2, 'parameter x', 'f32[b,d]')
         b_4 = x_1.shape[0]
         ...
-        t_8 = torch.empty((b_4, h_6), dtype=torch.float32, device=DEVICE)
-        bm_10, bn_11, bk_12 = block(b_4, 64, 16), block(h_6, 64, 16), block(d_5, 32, 16)
-        matmul_9[(blocks(b_4, bm_10) * blocks(h_6, bn_11), 1)](x_1, W_2, bias_3, t_8, b_4, ...)
-        return t_8
+        t_7 = torch.empty((b_4, h_6), dtype=torch.float32, device=DEVICE)
+        bm_19, bn_20, bk_21 = block(b_4, 64, 16), block(h_6, 64, 16), block(d_5, 32, 16)
+        matmul_8[(blocks(b_4, bm_19) * blocks(h_6, bn_20) * 1,)](x_1, W_2, bias_3, t_7, b_4, d_5,
+                                                                h_6, BLOCK_M=bm_19, ...)
+        return t_7
 
 How kernels read memory. Every tensor is contiguous and row-major. A kernel walks its
 group's index space (`passes.fusion`) and computes each value *at a map*, one index
@@ -31,11 +32,17 @@ a compiled function serves every size):
   finished tile;
 - scatter: the updates' space, `tl.atomic_add` into a zeroed output.
 
+Arguments may be torch tensors (used in place) or numpy arrays and Python values (copied
+to the device: cuda when torch sees a GPU, else the CPU); results are torch tensors.
 Symbolic dims are bound from the argument shapes by the numpy backend's prologue
-(`numpy_args`) and passed to kernels as ints. No text from a .dd file reaches the source:
-identifiers are minted by `naming.Minter`, numbers are re-emitted from parsed values,
-comments show minted names only. Without a GPU the kernels run under TRITON_INTERPRET=1,
-which `triton_runtime` sets before any kernel is defined.
+(`numpy_args`) and passed to kernels as ints. Without a GPU the kernels run under
+TRITON_INTERPRET=1, which `triton_runtime` sets before it imports triton.
+
+No text from a .dd file reaches the source: identifiers are minted by `naming.Minter`,
+numbers are re-emitted from parsed values, comments show minted names only.
+
+Limits: index arithmetic is in int32 (tensors under 2**31 elements); a scatter_add whose
+indices repeat adds with float atomics, in no fixed order.
 """
 from __future__ import annotations
 
@@ -56,7 +63,7 @@ from ddc.ir.core import Graph, Node, Value
 from ddc.ir.dtypes import DType
 from ddc.ir.verify import verify
 from ddc.passes.fusion import (
-    ZERO, FloorDiv, Gathered, Group, Ix, Mod, Var, collides, flat, fuse, gather_maps, identity,
+    FloorDiv, Gathered, Group, Ix, Mod, Var, collides, flat, fuse, gather_maps, identity,
     index_rules, map_variables, strides,
 )
 
@@ -443,9 +450,12 @@ def write_matmul(k: Kernel) -> None:
     M, N, K = size(lfree), size(rfree), size(contract)
     names = space.product_names()
     nb, nm = len(batch), len(lfree)
-    top.emit(f"pid_m = tl.program_id(0) // tl.cdiv({k.dim(N)}, BLOCK_N)")
-    top.emit(f"pid_n = tl.program_id(0) % tl.cdiv({k.dim(N)}, BLOCK_N)")
-    top.emit("pid_b = tl.program_id(1)")
+    # one program per tile of each batch entry, all along grid axis 0 (the others are short)
+    top.emit(f"tiles_n = tl.cdiv({k.dim(N)}, BLOCK_N)")
+    top.emit(f"tiles = tl.cdiv({k.dim(M)}, BLOCK_M) * tiles_n")
+    top.emit("pid_b = tl.program_id(0) // tiles")
+    top.emit("pid_m = tl.program_id(0) % tiles // tiles_n")
+    top.emit("pid_n = tl.program_id(0) % tiles_n")
     k.unflatten(top, "pid_b", batch, names[:nb], names[:nb])
     top.emit("m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)[:, None]")
     top.emit(f"m_mask = m < {k.dim(M)}")
@@ -492,7 +502,7 @@ def write_matmul(k: Kernel) -> None:
     bm, bn, bk = k.mint("bm"), k.mint("bn"), k.mint("bk")
     hM, hN, hB = k.host_dim(M), k.host_dim(N), k.host_dim(size(batch))
     k.setup = [f"{bm}, {bn}, {bk} = block({hM}, 64, 16), block({hN}, 64, 16), block({k.host_dim(K)}, 32, 16)"]
-    k.grid = f"(blocks({hM}, {bm}) * blocks({hN}, {bn}), {hB})"
+    k.grid = f"(blocks({hM}, {bm}) * blocks({hN}, {bn}) * {hB},)"
     k.blocks = {"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}
     if not (isinstance(size(batch), int) and size(batch) > 0):
         k.guard = f"{hB} > 0"  # no program may run for an empty batch
