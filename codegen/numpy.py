@@ -27,6 +27,7 @@ import functools
 import hashlib
 import linecache
 import math
+import re
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,7 @@ from ddc.ir.types import TensorType
 from ddc.ir.verify import verify
 
 from . import numpy_runtime
-from .naming import Minter, export_name
+from .naming import MINTED, Minter, export_name
 from .numpy_args import DimBinder, dtype_ref, prologue
 from .numpy_blocks import Region, find_regions, sliced
 from .numpy_buffers import BROADCASTS, VIEWS, plan_buffers
@@ -400,8 +401,9 @@ def _return(graph: Graph, names: dict[int, str], bases: dict[int, object]) -> st
 
 
 def _region_lines(graph: Graph, region: Region, names: dict[int, str], mint: Minter,
-                  dims: DimBinder, implicit: set[int]) -> list[str]:
-    """A row region as a block function over `[lo, hi)` rows, and the call running it.
+                  dims: DimBinder, implicit: set[int], blocks: list[str]) -> list[str]:
+    """A row region as a block function over `[lo, hi)` rows (appended to `blocks`, defined
+    beside the function), and the lines that run it.
 
     Inputs with the leading dim are sliced, others used whole; values used after the
     region are full arrays, allocated first, that each block writes its rows into."""
@@ -435,15 +437,22 @@ def _region_lines(graph: Graph, region: Region, names: dict[int, str], mint: Min
     inner += [f"{names[v.id]}[{lo}:{hi}] = {local[v.id]}" for v in region.outputs]
     row_sizes = sorted({"*".join(f"({dims.expr(d)})" for d in n.out.shape[1:]) or "1" for n in nodes})
     row_size = row_sizes[0] if len(row_sizes) == 1 else f"max({', '.join(row_sizes)})"
-    lines.append(f"def {fn}({lo}, {hi}):")
-    lines += [f"    {line}" for line in inner]
-    lines.append(f"run_rows({fn}, {dims.expr(region.rows)}, {row_size})")
-    lines.append(f"del {fn}")
+    # The block is a function of its own that takes what it reads as arguments: nested in
+    # the generated function, CPython's compiler would copy that function's names for each
+    # block, which grows as the square of the program.
+    assigned = {line.split(" = ")[0] for line in inner if " = " in line}
+    free = sorted({t for line in inner for t in MINTED.findall(line.split("  #")[0])} - assigned - {lo, hi},
+                  key=lambda t: int(t.rsplit("_", 1)[1]))
+    blocks.append(f"def {fn}({', '.join([lo, hi] + free)}):")
+    blocks += [f"    {line}" for line in inner]
+    blocks.append("")
+    lines.append(f"run_rows({fn}, {dims.expr(region.rows)}, {row_size}, {tuple_text(free) if free else '()'})")
     return lines
 
 
 def function_source(graph: Graph, name: str | None = None) -> str:
-    """The Python source of one function computing `graph`; deterministic.
+    """The Python source of one function computing `graph`, after the functions of its row
+    blocks (if any); deterministic.
 
     Named `name` when given (the caller validates it), else a name minted from the graph's.
     """
@@ -457,6 +466,7 @@ def function_source(graph: Graph, name: str | None = None) -> str:
     names = {v.id: p for v, p in zip(graph.inputs, params)}
     bases: dict[int, object] = {v.id: "argument" for v in graph.inputs}
     regions = {r.nodes[0]: r for r in find_regions(graph)}
+    blocks: list[str] = []  # the row blocks' functions, defined before this one
     sliced_inputs = {v.id for r in regions.values() for v in r.inputs if sliced(v, r.rows)}
     implicit = _users_broadcast(graph) - sliced_inputs
     inside = {i for r in regions.values() for i in r.nodes}
@@ -465,7 +475,7 @@ def function_source(graph: Graph, name: str | None = None) -> str:
     dying = plan.dying
     for i, node in enumerate(graph.nodes):
         if i in regions:
-            body += _region_lines(graph, regions[i], names, mint, dims, implicit)
+            body += _region_lines(graph, regions[i], names, mint, dims, implicit, blocks)
             for v in regions[i].outputs:
                 bases[v.id] = v.id
         elif i not in inside:
@@ -480,13 +490,16 @@ def function_source(graph: Graph, name: str | None = None) -> str:
         if gone:
             body.append("del " + ", ".join(names[v.id] for v in gone))
     body.append(_return(graph, names, bases))
-    lines = [f"def {name or fname}({', '.join(params)}):"] + [f"    {line}" for line in body]
+    lines = blocks + [f"def {name or fname}({', '.join(params)}):"] + [f"    {line}" for line in body]
     return "\n".join(lines) + "\n"
 
 
 # -- compiling and exporting ---------------------------------------------------------------
 
 _RUNTIME_NAMES = {k: v for k, v in vars(numpy_runtime).items() if not k.startswith("__")}
+
+
+_TOP_LEVEL_DEF = re.compile(r"^def ([A-Za-z0-9_]+)\(", re.M)
 
 
 @functools.lru_cache(maxsize=256)
@@ -501,7 +514,7 @@ def _load(source: str) -> Callable:
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = dict(_RUNTIME_NAMES)
     exec(builtins.compile(source, filename, "exec"), namespace)
-    (name,) = set(namespace) - set(_RUNTIME_NAMES) - {"__builtins__"}
+    name = _TOP_LEVEL_DEF.findall(source)[-1]  # the function itself: after its row blocks
     return namespace[name]
 
 

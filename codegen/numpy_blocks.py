@@ -70,13 +70,14 @@ def _worth_blocking(v: Value) -> bool:
 
 
 def find_regions(graph: Graph) -> list[Region]:
+    uses = _Uses(graph)
     regions: list[Region] = []
     run: list[int] = []
     rows = None
 
     def close():
         if len(run) >= MIN_REGION and any(_worth_blocking(graph.nodes[i].out) for i in run):
-            regions.append(_region(graph, rows, list(run)))
+            regions.append(_region(graph, uses, rows, list(run)))
         run.clear()
 
     for i, n in enumerate(graph.nodes):
@@ -92,7 +93,25 @@ def find_regions(graph: Graph) -> list[Region]:
     return regions
 
 
-def _region(graph: Graph, rows, indices: list[int]) -> Region:
+class _Uses:
+    """Where each value is made and first and last used (outputs: used at the end)."""
+
+    def __init__(self, graph: Graph):
+        end = len(graph.nodes)
+        self.producer = {n.out.id: n for n in graph.nodes}
+        self.first: dict[int, int] = {}
+        self.last: dict[int, int] = {}
+        for i, n in enumerate(graph.nodes):
+            for v in n.inputs:
+                self.first.setdefault(v.id, i)
+                self.last[v.id] = i
+        for v in graph.outputs:
+            self.first.setdefault(v.id, end)
+            self.last[v.id] = end
+
+
+def _region(graph: Graph, uses: _Uses, rows, indices: list[int]) -> Region:
+    start, stop = indices[0], indices[-1]
     made = {graph.nodes[i].out.id for i in indices}
     inputs, seen = [], set()
     for i in indices:
@@ -100,11 +119,9 @@ def _region(graph: Graph, rows, indices: list[int]) -> Region:
             if v.id not in made and v.id not in seen:
                 seen.add(v.id)
                 inputs.append(v)
-    producer = {n.out.id: n for n in graph.nodes[:indices[0]]}
-    used_after = {v.id for n in graph.nodes[indices[-1] + 1:] for v in n.inputs}
-    used_after |= {v.id for v in graph.outputs}
-    outputs = [graph.nodes[i].out for i in indices if graph.nodes[i].out.id in used_after]
-    used_before = {v.id for n in graph.nodes[:indices[0]] for v in n.inputs}  # views of it, say
-    donated = [v for v in inputs if sliced(v, rows) and v.id not in used_after | used_before
-               and v.id in producer and producer[v.id].prim.name not in VIEWS | BROADCASTS]
+    outputs = [graph.nodes[i].out for i in indices if uses.last.get(graph.nodes[i].out.id, -1) > stop]
+    # used before the region means views of it may be alive; after, that it is still needed
+    donated = [v for v in inputs if sliced(v, rows) and uses.first[v.id] >= start
+               and uses.last[v.id] <= stop and v.id in uses.producer
+               and uses.producer[v.id].prim.name not in VIEWS | BROADCASTS]
     return Region(rows, indices, inputs, outputs, donated)

@@ -189,14 +189,14 @@ def parallel(ufunc, x, out=None):
     return out
 
 
-def run_rows(block, rows, row_size):
-    """`block(lo, hi)` over cache-sized blocks of `rows` rows, the blocks shared among
-    THREADS threads in contiguous runs."""
+def run_rows(block, rows, row_size, args=()):
+    """`block(lo, hi, *args)` over cache-sized blocks of `rows` rows, the blocks shared
+    among THREADS threads in contiguous runs."""
     step = max(1, BLOCK_SIZE // max(1, row_size))
     starts = list(range(0, rows, step))
     if THREADS == 1 or len(starts) < 2:
         for lo in starts:
-            block(lo, min(lo + step, rows))
+            block(lo, min(lo + step, rows), *args)
         return
     if not _pool:
         from concurrent.futures import ThreadPoolExecutor
@@ -205,7 +205,7 @@ def run_rows(block, rows, row_size):
 
     def run(part):
         for lo in part:
-            block(lo, min(lo + step, rows))
+            block(lo, min(lo + step, rows), *args)
 
     parts = [starts[k * len(starts) // THREADS:(k + 1) * len(starts) // THREADS] for k in range(THREADS)]
     pending = [_pool[0].submit(run, part) for part in parts[1:]]

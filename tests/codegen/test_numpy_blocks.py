@@ -96,3 +96,18 @@ def test_run_rows_covers_every_row_once():
 
     numpy_runtime.run_rows(block, 1000, numpy_runtime.BLOCK_SIZE // 7)
     np.testing.assert_array_equal(seen, 1)
+
+
+def test_blocks_are_functions_beside_the_generated_one_and_take_their_inputs():
+    def build(b, x, r):
+        row = b.broadcast_in_dim(r, shape=x.shape, broadcast_dimensions=(1,))
+        return b.exp(b.mul(b.neg(x), row))
+
+    g = make_graph(build, T("n", 64), T(64), name="scaled")
+    source = compile(g).source
+    first, rest = source.split("\ndef scaled_0(", 1)
+    assert first.startswith("def rows_") and "(lo_" in first.splitlines()[0]
+    assert "run_rows(rows_" in rest and "def rows_" not in rest  # nothing nested, no closures
+    rng = np.random.default_rng(4)
+    x, r = rng.standard_normal((ROWS, 64)), rng.standard_normal(64)
+    np.testing.assert_allclose(compile(g)(x, r), np.exp(-x * r), rtol=1e-14)
