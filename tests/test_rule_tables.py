@@ -10,13 +10,15 @@ from .cases import CASES
 
 def _tables():
     from ddc.codegen.numpy import numpy_rules
+    from ddc.codegen.triton import triton_rules
     from ddc.passes.jvp import jvp_rules
     from ddc.passes.vmap import batch_rules
 
-    return {"jvp_rules": jvp_rules, "batch_rules": batch_rules, "numpy_rules": numpy_rules}
+    return {"jvp_rules": jvp_rules, "batch_rules": batch_rules, "numpy_rules": numpy_rules,
+            "triton_rules": triton_rules}
 
 
-@pytest.mark.parametrize("table", ["jvp_rules", "batch_rules", "numpy_rules"])
+@pytest.mark.parametrize("table", ["jvp_rules", "batch_rules", "numpy_rules", "triton_rules"])
 def test_every_primitive_has_a_rule(table):
     rules = _tables()[table]
     missing = sorted(set(PRIMITIVES) - set(rules))
