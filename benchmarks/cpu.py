@@ -85,16 +85,30 @@ def run_workload(workload: Workload, libraries, memory: bool) -> dict:
     return result
 
 
-def compile_times(workload: Workload, repeats: int = 5) -> float:
-    """Median ms from source text to callable gradient (the parser already built)."""
-    from runners import ddc_functions
+STAGES = ("load", "lower", "grad", "codegen")
 
-    samples = []
+
+def compile_times(workload: Workload, repeats: int = 7) -> dict[str, float]:
+    """Median ms from source text to callable gradient (the parser already built), and of
+    its stages: load (parse and check the file and the stdlib modules it imports), lower
+    (the forward graph), grad (the AD passes), codegen (numpy source, compiled)."""
+    import ddc
+
+    samples: dict[str, list[float]] = {k: [] for k in STAGES + ("total",)}
     for _ in range(repeats):
-        start = time.perf_counter()
-        ddc_functions(workload)
-        samples.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(samples)
+        t0 = time.perf_counter()
+        forward = getattr(ddc.load(workload.path), workload.function)
+        t1 = time.perf_counter()
+        forward.graph
+        t2 = time.perf_counter()
+        grad = ddc.grad(forward, argnums=workload.argnums)
+        grad.graph
+        t3 = time.perf_counter()
+        grad.compiled()
+        t4 = time.perf_counter()
+        for k, (a, b) in zip(STAGES + ("total",), [(t0, t1), (t1, t2), (t2, t3), (t3, t4), (t0, t4)]):
+            samples[k].append((b - a) * 1e3)
+    return {k: statistics.median(v) for k, v in samples.items()}
 
 
 # -- the report ----------------------------------------------------------------------------
@@ -128,12 +142,16 @@ def machine_lines() -> list[str]:
     return lines
 
 
-def report(results: dict, compile_ms: dict, parser_ms: float, scaling: list[dict] | None) -> str:
+def report(results: dict, compile_ms: dict, parser_ms: float, scaling: list[dict] | None,
+           load: tuple) -> str:
     libs = [lib for lib in LIBRARIES if any(lib in r["grad"] for r in results.values())]
     peers = [lib for lib in libs if lib != "ddc"]
     out = ["# CPU benchmark results", "",
            "Produced by `python benchmarks/cpu.py`; all numbers come from one run.", ""]
     out += machine_lines()
+    out.append("- Load average (1 min) at the start and the end of the run: "
+               f"{load[0]:.2f}, {load[1]:.2f} (other work on this shared machine slows every "
+               "library alike, round by round; ratios hold better than absolute times)")
     out += ["", "Times are medians in milliseconds over interleaved rounds after warm-up. "
             "*ratio* is ddc's time over the fastest peer's (<= 1.00: ddc is fastest); "
             "*grad/fwd* is ddc's gradient time over its forward time.", ""]
@@ -154,12 +172,18 @@ def report(results: dict, compile_ms: dict, parser_ms: float, scaling: list[dict
     out += ["## Compile time", "",
             "ddc: source text to callable gradient (`ddc.load` + `ddc.grad` + codegen), median of 5, "
             "after the process built its parser once "
-            f"(a one-time {parser_ms:.0f} ms, like an import). JAX: the first call of "
+            f"(a one-time {parser_ms:.0f} ms, like an import); *load* parses and checks the "
+            "workload's file and the stdlib modules it imports, *lower* builds the forward graph, "
+            "*grad* runs the AD passes, *codegen* writes and compiles the numpy source. "
+            "JAX: the first call of "
             "`jax.jit(jax.grad(loss))` (trace, compile, run). PyTorch eager has no compile step.", "",
-            "| workload | ddc compile (ms) | JAX first call (ms) |", "|---|---:|---:|"]
+            "| workload | ddc compile (ms) | of which: load | lower | grad | codegen | JAX first call (ms) |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
     for name, r in results.items():
         jax_ms = r["compile"].get("jax")
-        out.append(f"| {name} | {compile_ms[name]:.1f} | {'' if jax_ms is None else f'{jax_ms:.0f}'} |")
+        c = compile_ms[name]
+        out.append(f"| {name} | {c['total']:.1f} | " + " | ".join(f"{c[k]:.1f}" for k in STAGES) +
+                   f" | {'' if jax_ms is None else f'{jax_ms:.0f}'} |")
     out.append("")
     if scaling:
         out += ["## Compile-time scaling", "",
@@ -209,6 +233,7 @@ def main(argv=None) -> None:
     ddc.loads("def f(x: f32[n]) -> f32:\n    return sum(x)\n")  # builds the parser once
     parser_ms = (time.perf_counter() - start) * 1e3
 
+    load_start = threads.os.getloadavg()[0]
     results, compile_ms = {}, {}
     for w in WORKLOADS:
         if args.only and w.name not in args.only:
@@ -221,7 +246,7 @@ def main(argv=None) -> None:
         from scaling import compile_time
 
         scaling = [compile_time(k) for k in (50, 5000)]
-    text = report(results, compile_ms, parser_ms, scaling)
+    text = report(results, compile_ms, parser_ms, scaling, (load_start, threads.os.getloadavg()[0]))
     Path(args.output).write_text(text + "\n")
     print(text)
 

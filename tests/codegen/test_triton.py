@@ -21,7 +21,7 @@ from ddc.codegen import triton as triton_backend
 from ddc.codegen import triton_runtime
 from ddc.codegen.numpy_runtime import ArgumentError
 from ddc.errors import IRError
-from ddc.ir import PRIMITIVES, Builder, Sym, TensorType, Value, f32, f64, i32
+from ddc.ir import Builder, Sym, TensorType, Value, f32, f64, i32
 from ddc.passes import autodiff
 from ddc.passes.vmap import vmap
 

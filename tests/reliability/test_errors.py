@@ -1,7 +1,8 @@
 """Every class of bad input, one row each: the DDError subclass it gets, the file, line and
 column it points at, what the message (or hint) tells the user, and that the printed
-error quotes the source line with a caret under that column. docs/errors.md is this
-table in words; a test checks that it lists every row."""
+error quotes the source line with a caret under that column; the `ddc` command prints
+exactly that and exits 1, without a traceback. docs/errors.md is this table in words; a
+test checks that it lists every row."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ import pytest
 import ddc
 from ddc import (CallError, DDError, DDImportError, DDNameError, DDSyntaxError, DDTypeError, NumericsError,
                  TransformError)
+from ddc.cli import main
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "errors.md"
 
@@ -190,3 +192,26 @@ def test_docs_list_every_error_class():
     text = DOCS.read_text()
     missing = [c.name for c in CASES if f"`{c.name}`" not in text]
     assert not missing, f"docs/errors.md lacks rows for {missing}"
+
+
+LOAD_TIME = [c for c in CASES if c.action is None]
+
+
+@pytest.mark.parametrize("case", LOAD_TIME, ids=[c.name for c in LOAD_TIME])
+def test_the_cli_prints_the_error_and_exits_1(case, tmp_path, capsys):
+    err = raised(case, tmp_path)
+    assert main(["check", str(tmp_path / "model.dd")]) == 1
+    printed = capsys.readouterr()
+    assert printed.err == str(err) + "\n" and printed.out == "" and "Traceback" not in printed.err
+
+
+def test_the_cli_prints_call_errors_at_the_parameter(tmp_path, capsys):
+    (tmp_path / "model.dd").write_text(MM)
+    np.save(tmp_path / "x.npy", np.ones((3, 4), F32))
+    np.save(tmp_path / "W.npy", np.ones((5, 6), F32))
+    status = main(["run", str(tmp_path / "model.dd"), "mm", "--arg", f"x={tmp_path / 'x.npy'}",
+                   "--arg", f"W={tmp_path / 'W.npy'}"])
+    lines = capsys.readouterr().err.splitlines()
+    assert status == 1 and lines[0].endswith("model.dd:1:22: call error: mm: dim d of parameter W is 5, "
+                                             "but parameter x bound d = 4 (axis 0)")
+    assert lines[1] == "   1 | " + MM.splitlines()[0] and lines[2] == " " * 28 + "^" * 12

@@ -1,6 +1,7 @@
 """Fuzzing with random well-typed programs (`programs.py`): each one compiles, its result
 equals a direct numpy evaluation of the same expression tree (in f64 closely, in f32 to
-f32's precision and with f32 results), and its derivatives pass `check_grads`."""
+f32's precision and with f32 results, and under `debug_nans`, whose checking code is
+written separately, exactly), and its derivatives pass `check_grads`."""
 from __future__ import annotations
 
 import numpy as np
@@ -25,6 +26,8 @@ def test_fuzz_random_programs_match_numpy_and_finite_differences(program):
     got = f(*args)
     assert np.shape(got) == np.shape(expected) and np.asarray(got).dtype == np.float64
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12 * scale, err_msg=program.source)
+    with ddc.config(debug_nans=True):  # no NaN or inf: the domains are smooth
+        np.testing.assert_allclose(f(*args), got, rtol=1e-12, atol=1e-14 * scale, err_msg=program.source)
 
     args32 = program.arguments(np.float32)
     got32 = f(*args32)
