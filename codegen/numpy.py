@@ -435,7 +435,7 @@ def _region_lines(graph: Graph, region: Region, names: dict[int, str], mint: Min
         if k in plan.dying:
             inner.append("del " + ", ".join(local[v.id] for v in plan.dying[k]))
     inner += [f"{names[v.id]}[{lo}:{hi}] = {local[v.id]}" for v in region.outputs]
-    row_sizes = sorted({"*".join(f"({dims.expr(d)})" for d in n.out.shape[1:]) or "1" for n in nodes})
+    row_sizes = sorted({dims.expr(math.prod(n.out.shape[1:], start=1)) for n in nodes})
     row_size = row_sizes[0] if len(row_sizes) == 1 else f"max({', '.join(row_sizes)})"
     # The block is a function of its own that takes what it reads as arguments: nested in
     # the generated function, CPython's compiler would copy that function's names for each
