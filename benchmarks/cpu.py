@@ -31,7 +31,7 @@ from runners import LIBRARIES, Runner, prepare  # noqa: E402
 from workloads import WORKLOADS, Workload  # noqa: E402
 
 PEERS = ("numpy", "jax", "torch")
-ROUND_BUDGET_S = 6.0  # per workload and kind of call, all libraries together
+ROUND_BUDGET_S = 10.0  # per workload and kind of call, all libraries together
 
 
 def check(workload: Workload, runners: dict[str, Runner]) -> None:
@@ -59,7 +59,7 @@ def time_interleaved(calls: dict[str, callable], warmup: int = 2) -> dict[str, f
         start = time.perf_counter()
         call()
         probe[lib] = time.perf_counter() - start
-    rounds = int(min(40, max(7, ROUND_BUDGET_S / sum(probe.values()))))
+    rounds = int(min(60, max(9, ROUND_BUDGET_S / sum(probe.values()))))
     samples: dict[str, list[float]] = {lib: [] for lib in calls}
     for _ in range(rounds):
         for lib, call in calls.items():
