@@ -248,18 +248,25 @@ class Kernel:
         return name
 
     def bounds(self, at, shape, scope: Scope) -> list[str]:
-        """Conditions for `at` to be inside `shape` (where the tile's masks do not say so)."""
+        """Conditions for `at` to be inside `shape` (where the tile's masks do not say so).
+        Beside a block's masks, an index without iteration variables (x[0], x[-1]) is a
+        1-element block, as the scalars of `_iota`: Triton's interpreter makes the `&` of
+        a block and a 0-d comparison an int32 mask, which its loads refuse."""
         parts = []
-        for name in sorted(map_variables(at)):
+        block = map_variables(at)
+        for name in sorted(block):
             mask = scope.masks.get(name)
             if mask is not None and mask not in parts:
                 parts.append(mask)
         for ix, d in zip(at, shape):
-            static = not ix.terms and isinstance(ix.const, int) and isinstance(d, int)
-            if ix.is_var or (static and 0 <= ix.const < d):
+            constant = not ix.terms and isinstance(ix.const, int)
+            if ix.is_var or (constant and isinstance(d, int) and 0 <= ix.const < d):
                 continue
             text = self.ix(ix, scope)
-            parts.append(f"({text} >= 0) & ({text} < {self.dim(d)})")
+            if block and not ix.variables():
+                text = f"tl.full([1], {text}, tl.int32)"
+            lower = [] if constant and ix.const >= 0 else [f"({text} >= 0)"]
+            parts.append(" & ".join(lower + [f"({text} < {self.dim(d)})"]))
         return parts
 
     def pointer(self, v: Value, at, scope: Scope) -> str:

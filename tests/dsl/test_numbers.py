@@ -1,5 +1,6 @@
-"""Numbers: every builtin, operator and broadcasting case, lowered and run with the numpy
-backend, against hand-written numpy, in f32 and f64 (one generic `float` source each)."""
+"""Numbers: every builtin, operator and broadcasting case, lowered and run on each backend
+(numpy, triton), against hand-written numpy, in f32 and f64 (one generic `float` source
+each)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -169,12 +170,12 @@ ROWS = [
 
 @pytest.mark.parametrize("dtype", [ir.f32, ir.f64], ids=str)
 @pytest.mark.parametrize("row", ROWS, ids=str)
-def test_builtin_against_numpy(row: Row, dtype):
+def test_builtin_against_numpy(row: Row, dtype, backend):
     source = f"def f({row.params}) -> {row.returns}:\n    return {row.expr}\n"
     rng = np.random.default_rng(0)
     args = [np.asarray(make(rng)) for make in row.inputs]
     args = [a.astype(dtype.np) if a.dtype == np.float64 else a for a in args]
-    out = run(source, "f", *args, dtype=dtype)
+    out = run(source, "f", *args, dtype=dtype, backend=backend)
     expected = np.asarray(row.reference(*args))
     close(out, expected, dtype.np)
     assert np.shape(out) == expected.shape
@@ -201,10 +202,10 @@ def net(x: float[b, d], W1: float[d, h], b1: float[h], W2: float[h, c], b2: floa
 
 
 @pytest.mark.parametrize("dtype", [ir.f32, ir.f64], ids=str)
-def test_user_function_calls(dtype):
+def test_user_function_calls(dtype, backend):
     rng = np.random.default_rng(1)
     x, W1, b1, W2, b2 = (rng.standard_normal(s).astype(dtype.np) for s in [(5, 3), (3, 4), (4,), (4, 2), (2,)])
-    logits, total = run(CALLS, "net", x, W1, b1, W2, b2, dtype=dtype)
+    logits, total = run(CALLS, "net", x, W1, b1, W2, b2, dtype=dtype, backend=backend)
     expected = np.tanh(x @ W1 + b1) @ W2 + b2
     close(logits, expected, dtype.np)
     p = (expected[0] * 2 + 1) * (expected[-1] * 3 + 1)
@@ -212,7 +213,7 @@ def test_user_function_calls(dtype):
     assert logits.dtype == dtype.np
 
 
-def test_float_binds_per_call_and_constants_take_the_float():
+def test_float_binds_per_call_and_constants_take_the_float(backend):
     source = """
 def g(x: float[n]) -> float[n]:
     return x * 0.5 + zeros(n)
@@ -221,7 +222,7 @@ def f(a: f32[n], b: f64[n]) -> (f32[n], f64[n], f32[n]):
     return g(a), g(b), astype(g(b), f32)
 """
     a, b = np.arange(3, dtype=np.float32), np.arange(3, dtype=np.float64)
-    ra, rb, rc = run(source, "f", a, b)
+    ra, rb, rc = run(source, "f", a, b, backend=backend)
     assert (ra.dtype, rb.dtype, rc.dtype) == (np.float32, np.float64, np.float32)
     close(ra, a / 2, np.float32)
     close(rb, b / 2)

@@ -1,5 +1,5 @@
 """Helpers for the DSL tests: load a program, lower a function (checking the graph with
-`ir.verify` and its text round trip), run it with the numpy backend."""
+`ir.verify` and its text round trip), run it on a backend (numpy unless told)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,6 +7,8 @@ import pytest
 
 from ddc import ir
 from ddc.dsl import loads
+
+from .. import backends
 
 
 def lowered(source: str, name: str, dtype=ir.f32) -> ir.Graph:
@@ -17,10 +19,9 @@ def lowered(source: str, name: str, dtype=ir.f32) -> ir.Graph:
     return graph
 
 
-def run(source: str, name: str, *args, dtype=ir.f32):
-    from ddc.codegen.numpy import compile
-
-    return compile(lowered(source, name, dtype))(*args)
+def run(source: str, name: str, *args, dtype=ir.f32, backend: str = "numpy"):
+    """The outputs as numpy arrays, whichever backend computed them."""
+    return backends.run(lowered(source, name, dtype), *args, backend=backend)
 
 
 def prims(graph: ir.Graph) -> list[str]:
