@@ -1,5 +1,6 @@
-"""vmap: every batching rule against a Python loop over the batch, the shape of the
-batched graphs (no weight broadcast under a matmul), composition and errors.
+"""vmap: every batching rule against a Python loop over the batch, the batched graph run
+on each backend (numpy, triton) and the loop on numpy; the shape of the batched graphs (no
+weight broadcast under a matmul), composition and errors.
 
 The rows are the shared per-primitive table (`tests/cases.py`) plus rows for the params
 the batching rules treat specially (gather/scatter_add batch_dims, dot_general layouts,
@@ -21,6 +22,7 @@ from ddc.codegen.numpy import compile
 from ddc.ir import Builder, Sym, TensorType, Value, f64, i32, i64
 from ddc.passes.vmap import batch_rules, vmap
 
+from ..backends import run
 from ..cases import CASES, Case, T, normal
 
 BATCH = 7  # the batch size the tests run with: no dim of the test graphs has this size
@@ -52,13 +54,13 @@ def loop(graph, in_axes, args, out_axis=0, batch=BATCH) -> np.ndarray:
     return np.stack([f(*example(args, in_axes, k)) for k in range(batch)], axis=out_axis)
 
 
-def check_against_loop(case: Case, in_axes, out_axes=0) -> ir.Graph:
+def check_against_loop(case: Case, in_axes, out_axes=0, backend: str = "numpy") -> ir.Graph:
     graph = case.graph()
     before = str(graph)
     batched = ir.verify(vmap(graph, in_axes, out_axes))
     assert str(graph) == before, "vmap must not mutate its input graph"
     args = stack_examples([case.args(seed=k) for k in range(BATCH)], in_axes)
-    got = compile(batched)(*args)
+    got = run(batched, *args, backend=backend)
     out_axis = out_axes[0] if isinstance(out_axes, tuple) else out_axes
     want = loop(graph, in_axes, args, out_axis)
     assert got.dtype == want.dtype
@@ -152,8 +154,8 @@ def in_axes_variants(arg_types):
     for case in CASES + VMAP_CASES
     for axes in in_axes_variants(case.arg_types)
 ])
-def test_rule_against_loop(case, in_axes):
-    check_against_loop(case, in_axes)
+def test_rule_against_loop(case, in_axes, backend):
+    check_against_loop(case, in_axes, backend=backend)
 
 
 @pytest.mark.parametrize("name, params", [
@@ -176,7 +178,7 @@ def test_nullary_rules_leave_values_unbatched(name, params):
     ((None, 1, 0), (0, 2, None)),
     ((0, 0, 0), (-1, 0, 1)),
 ])
-def test_vmap_of_vmap(inner, outer):
+def test_vmap_of_vmap(inner, outer, backend):
     graph = SOFTMAX.graph()
     once = vmap(graph, inner)
     twice = ir.verify(vmap(once, outer))
@@ -187,34 +189,34 @@ def test_vmap_of_vmap(inner, outer):
         for j in range(outer_batch)
     ], outer)
     want = np.stack([loop(graph, inner, example(args, outer, j)) for j in range(outer_batch)])
-    np.testing.assert_allclose(compile(twice)(*args), want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(run(twice, *args, backend=backend), want, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("out_axes, position", [(1, 1), (-1, 2), ((1,), 1)])
-def test_out_axes_place_the_batch_dim(out_axes, position):
+def test_out_axes_place_the_batch_dim(out_axes, position, backend):
     scale_rows = Case("scale_rows", "mul", lambda b, a: b.mul(
         a[0], b.broadcast_in_dim(a[1], shape=(2, 4), broadcast_dimensions=(1,))),
         [T(2, 4), T(4)], normal((2, 4), (4,)))
-    batched = check_against_loop(scale_rows, (0, 0), out_axes=out_axes)
+    batched = check_against_loop(scale_rows, (0, 0), out_axes=out_axes, backend=backend)
     assert batched.outputs[0].shape[position] == Sym.name("B")
 
 
-def test_unbatched_outputs():
+def test_unbatched_outputs(backend):
     """An output that does not depend on the batch is broadcast for an int out_axis and
     passed through as it is for None."""
     graph = graph_of([T(3), T(3)], lambda b, x, w: (b.mul(x, w), b.exp(w)))
     x, w = np.random.default_rng(2).standard_normal((BATCH, 3)), np.arange(3.0)
-    prod, ew = compile(ir.verify(vmap(graph, (0, None), out_axes=(0, None))))(x, w)
+    prod, ew = run(ir.verify(vmap(graph, (0, None), out_axes=(0, None))), x, w, backend=backend)
     np.testing.assert_allclose(prod, x * w)
     np.testing.assert_allclose(ew, np.exp(w))
-    _, ew = compile(ir.verify(vmap(graph, (0, None), out_axes=1)))(x, w)
+    _, ew = run(ir.verify(vmap(graph, (0, None), out_axes=1)), x, w, backend=backend)
     np.testing.assert_allclose(ew, np.broadcast_to(np.exp(w)[:, None], (3, BATCH)))
 
 
-def test_mismatched_batch_sizes_fail_at_call_time():
-    f = compile(vmap(graph_of([T(3), T(3)], lambda b, x, y: b.add(x, y)), (0, 0)))
+def test_mismatched_batch_sizes_fail_at_call_time(backend):
+    graph = vmap(graph_of([T(3), T(3)], lambda b, x, y: b.add(x, y)), (0, 0))
     with pytest.raises(ValueError, match="B"):
-        f(np.ones((2, 3)), np.ones((4, 3)))
+        run(graph, np.ones((2, 3)), np.ones((4, 3)), backend=backend)
 
 
 # -- the shape of batched graphs ----------------------------------------------------------
