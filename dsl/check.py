@@ -154,6 +154,8 @@ def show(value) -> str:
         return f"the dtype {value}"
     if isinstance(value, Module):
         return f"the module {value.name}"
+    if isinstance(value, (bool, int, float, D.Sym)):  # a constant's value, from static_of
+        return f"the constant {value}"
     return f"the function {value}"
 
 
