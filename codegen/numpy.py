@@ -414,12 +414,14 @@ def _region_lines(graph: Graph, region: Region, names: dict[int, str], mint: Min
     sub = Graph(list(region.inputs), nodes, list(region.outputs), graph.name)
     plan = plan_buffers(sub, _writable_inputs, region.donated)
     donated = {v.id: v for v in region.donated}
+    in_place: set[int] = set()
     for v in region.outputs:
         # an output the blocks computed in place in a donated input's rows lives there
         names[v.id] = mint(v.name)
         home = donated.pop(plan.buffer[v.id], None)
         if home is not None and home.type == v.type:
             lines.append(f"{names[v.id]} = {names[home.id]}")
+            in_place.add(v.id)
         else:
             lines.append(f"{names[v.id]} = np.empty({Site((), v.type, dims).shape(v.shape)}, "
                          f"{dtype_ref(v.dtype)})")
@@ -434,7 +436,7 @@ def _region_lines(graph: Graph, region: Region, names: dict[int, str], mint: Min
         inner.append(_statement(node, local, dims, implicit, target and local[target.id], rows))
         if k in plan.dying:
             inner.append("del " + ", ".join(local[v.id] for v in plan.dying[k]))
-    inner += [f"{names[v.id]}[{lo}:{hi}] = {local[v.id]}" for v in region.outputs]
+    inner += [f"{names[v.id]}[{lo}:{hi}] = {local[v.id]}" for v in region.outputs if v.id not in in_place]
     row_sizes = sorted({dims.expr(math.prod(n.out.shape[1:], start=1)) for n in nodes})
     row_size = row_sizes[0] if len(row_sizes) == 1 else f"max({', '.join(row_sizes)})"
     # The block is a function of its own that takes what it reads as arguments: nested in
@@ -478,6 +480,10 @@ def function_source(graph: Graph, name: str | None = None) -> str:
             body += _region_lines(graph, regions[i], names, mint, dims, implicit, blocks)
             for v in regions[i].outputs:
                 bases[v.id] = v.id
+            for n in regions[i].recomputed:
+                names[n.out.id] = mint(n.out.name)
+                body.append(_statement(n, names, dims, implicit))
+                bases[n.out.id] = "broadcast"
         elif i not in inside:
             names[node.out.id] = mint(node.out.name)
             target = plan.overwrite.get(i)

@@ -36,6 +36,7 @@ class Region:
     inputs: list[Value]  # values from outside, in first-use order
     outputs: list[Value]  # values made here and used after (or returned)
     donated: list[Value]  # sliced inputs whose buffers the region may overwrite
+    recomputed: list[Node]  # broadcasts of outside values also used after: made again there
 
 
 def sliced(v: Value, rows) -> bool:
@@ -119,9 +120,13 @@ def _region(graph: Graph, uses: _Uses, rows, indices: list[int]) -> Region:
             if v.id not in made and v.id not in seen:
                 seen.add(v.id)
                 inputs.append(v)
-    outputs = [graph.nodes[i].out for i in indices if uses.last.get(graph.nodes[i].out.id, -1) > stop]
+    used_after = [graph.nodes[i] for i in indices if uses.last.get(graph.nodes[i].out.id, -1) > stop]
+    # a broadcast of values from outside is a view: made again after the region, not stored
+    recomputed = [n for n in used_after if n.prim.name in BROADCASTS
+                  and not any(v.id in made for v in n.inputs)]
+    outputs = [n.out for n in used_after if n not in recomputed]
     # used before the region means views of it may be alive; after, that it is still needed
     donated = [v for v in inputs if sliced(v, rows) and uses.first[v.id] >= start
                and uses.last[v.id] <= stop and v.id in uses.producer
                and uses.producer[v.id].prim.name not in VIEWS | BROADCASTS]
-    return Region(rows, indices, inputs, outputs, donated)
+    return Region(rows, indices, inputs, outputs, donated, recomputed)

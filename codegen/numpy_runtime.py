@@ -169,46 +169,46 @@ PARALLEL_MIN_SIZE = 1 << 16  # below this, handing work to threads costs more th
 _pool = []
 
 
-def parallel(ufunc, x, out=None):
-    """`ufunc(x, out=out)`, the rows of a large `x` split across THREADS threads."""
-    rows = x.shape[0] if x.ndim else 0
-    if THREADS == 1 or x.size < PARALLEL_MIN_SIZE or rows < THREADS:
-        return ufunc(x, out=out)
-    if out is None:
-        out = np.empty(x.shape, x.dtype)
+def share(task, items):
+    """`task(item)` for every item, here and on up to THREADS - 1 pool threads that take
+    items from one queue as they come free. Threads that have not started when the queue
+    runs dry (on a busy machine a pool thread may wait for a core) are cancelled, not
+    waited for: the caller only waits for items already in progress."""
+    items = iter(items)
+
+    def drain():
+        for item in items:
+            task(item)
+
+    if THREADS == 1:
+        return drain()
     if not _pool:
         from concurrent.futures import ThreadPoolExecutor
 
         _pool.append(ThreadPoolExecutor(THREADS - 1, thread_name_prefix="ddc"))
-    bounds = [rows * k // THREADS for k in range(THREADS + 1)]
-    blocks = [slice(lo, hi) for lo, hi in zip(bounds, bounds[1:])]
-    pending = [_pool[0].submit(ufunc, x[b], out=out[b]) for b in blocks[1:]]
-    ufunc(x[blocks[0]], out=out[blocks[0]])
-    for p in pending:
-        p.result()
+    helpers = [_pool[0].submit(drain) for _ in range(THREADS - 1)]
+    drain()
+    for h in helpers:
+        if not h.cancel():
+            h.result()
+
+
+def parallel(ufunc, x, out=None):
+    """`ufunc(x, out=out)` over blocks of rows of a large `x`, shared among threads."""
+    rows = x.shape[0] if x.ndim else 0
+    if THREADS == 1 or x.size < PARALLEL_MIN_SIZE or rows < 2:
+        return ufunc(x, out=out)
+    if out is None:
+        out = np.empty(x.shape, x.dtype)
+    step = max(1, rows * BLOCK_SIZE // x.size)
+    share(lambda lo: ufunc(x[lo:lo + step], out=out[lo:lo + step]), range(0, rows, step))
     return out
 
 
 def run_rows(block, rows, row_size, args=()):
-    """`block(lo, hi, *args)` over cache-sized blocks of `rows` rows, the blocks shared
-    among THREADS threads in contiguous runs."""
+    """`block(lo, hi, *args)` over cache-sized blocks of `rows` rows, shared among threads."""
     step = max(1, BLOCK_SIZE // max(1, row_size))
-    starts = list(range(0, rows, step))
-    if THREADS == 1 or len(starts) < 2:
-        for lo in starts:
-            block(lo, min(lo + step, rows), *args)
-        return
-    if not _pool:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _pool.append(ThreadPoolExecutor(THREADS - 1, thread_name_prefix="ddc"))
-
-    def run(part):
-        for lo in part:
-            block(lo, min(lo + step, rows), *args)
-
-    parts = [starts[k * len(starts) // THREADS:(k + 1) * len(starts) // THREADS] for k in range(THREADS)]
-    pending = [_pool[0].submit(run, part) for part in parts[1:]]
-    run(parts[0])
-    for p in pending:
-        p.result()
+    if rows <= step:
+        block(0, rows, *args)
+    else:
+        share(lambda lo: block(lo, min(lo + step, rows), *args), range(0, rows, step))

@@ -111,3 +111,25 @@ def test_blocks_are_functions_beside_the_generated_one_and_take_their_inputs():
     rng = np.random.default_rng(4)
     x, r = rng.standard_normal((ROWS, 64)), rng.standard_normal(64)
     np.testing.assert_allclose(compile(g)(x, r), np.exp(-x * r), rtol=1e-14)
+
+
+def test_a_broadcast_used_after_the_region_is_made_again_not_stored():
+    def build(b, x, g):
+        zero = b.full(0.0, x.type)
+        positive = b.compare(x, zero, direction="gt")
+        relu = b.select(positive, b.exp(x), zero)
+        pooled = b.reduce_sum(relu, axes=(1,))
+        later = b.dot_general(pooled, pooled, contract=((0,), (0,)), batch=((), ()))  # ends the run
+        grad_like = b.select(positive, g, zero)  # zero and positive again, after the region
+        return later, grad_like
+
+    g = make_graph(build, T("n", 64), T("n", 64))
+    (region,) = regions(g)
+    assert [n.prim.name for n in region.recomputed] == ["broadcast_in_dim"]
+    assert [v.dtype.name for v in region.outputs] == ["bool", "f64"]  # positive, pooled
+    rng = np.random.default_rng(5)
+    x, gv = rng.standard_normal((ROWS, 64)), rng.standard_normal((ROWS, 64))
+    later, grad_like = compile(g)(x, gv)
+    pooled = np.where(x > 0, np.exp(x), 0).sum(1)
+    np.testing.assert_allclose(later, pooled @ pooled, rtol=1e-12)
+    np.testing.assert_array_equal(grad_like, np.where(x > 0, gv, 0))
