@@ -1,6 +1,8 @@
 """Every stdlib function, one row each: forward against a plain-numpy reference in f32 and
-f64, and first and second derivatives with `ddc.testing.check_grads` (jvp against finite
-differences, vjp against jvp, then the same for the jvp itself)."""
+f64 on each backend; first and second derivatives with `ddc.testing.check_grads` (jvp
+against finite differences, vjp against jvp, then the same for the jvp itself), which
+holds the derivative rules and runs on numpy; and the Triton backend's gradients against
+the numpy backend's."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,7 +13,8 @@ import pytest
 
 from ddc.testing import check_grads
 
-from .util import close, function
+from ..backends import to_numpy
+from .util import close, function, vjp
 
 N, C, D = 5, 4, 3
 rng_inputs = np.random.default_rng
@@ -139,9 +142,9 @@ def inputs(row: Row, dtype) -> list:
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("row", ROWS, ids=str)
-def test_forward_against_numpy(row: Row, dtype):
+def test_forward_against_numpy(row: Row, dtype, backend):
     args = inputs(row, dtype)
-    out = function(row.name)(*args)
+    out = to_numpy(function(row.name, backend)(*args))
     expected = row.reference(*[a.astype(np.float64) if a.dtype.kind == "f" else a for a in args])
     assert np.shape(out) == np.shape(expected)
     assert out.dtype == dtype
@@ -151,6 +154,22 @@ def test_forward_against_numpy(row: Row, dtype):
 @pytest.mark.parametrize("row", ROWS, ids=str)
 def test_derivatives(row: Row):
     check_grads(function(row.name), inputs(row, np.float64), order=2)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("row", ROWS, ids=str)
+def test_triton_gradients_agree_with_numpy(row: Row, dtype):
+    """The vjp with a random cotangent (ones would hide errors: softmax's vjp of ones is 0),
+    against the numpy backend's in f64, whose rules `test_derivatives` checks."""
+    args = inputs(row, dtype)
+    wide = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in args]
+    cotangent = np.random.default_rng(7).standard_normal(np.shape(function(row.name)(*wide)))
+    _, want = vjp(function(row.name), wide, cotangent)
+    _, got = vjp(function(row.name, "triton"), args, cotangent.astype(dtype))
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.dtype == dtype
+        close(g, w, dtype)
 
 
 def test_every_function_has_a_row():
