@@ -61,6 +61,9 @@ def _row_local(n: Node, rows) -> bool:
         return p["batch_dims"] >= 1
     if name == "iota":
         return p["dimension"] != 0
+    if name == "dot_general":  # batched over the rows: row sums of products, say
+        (lb, rb) = p["batch"]
+        return lb[:1] == (0,) and rb[:1] == (0,)
     return False
 
 

@@ -133,3 +133,18 @@ def test_a_broadcast_used_after_the_region_is_made_again_not_stored():
     pooled = np.where(x > 0, np.exp(x), 0).sum(1)
     np.testing.assert_allclose(later, pooled @ pooled, rtol=1e-12)
     np.testing.assert_array_equal(grad_like, np.where(x > 0, gv, 0))
+
+
+def test_row_sums_of_products_join_the_region_so_their_operand_is_donated():
+    m = ddc.loads("import metric\n"
+                  "def loss(x: f64[n, d], y: f64[n, d], L: f64[k, d]) -> f64:\n"
+                  "    return mean(metric.mahalanobis(x, y, L))\n")
+    g = ddc.grad(m.loss, argnums=2)
+    (region,) = regions(g.graph_for(ir.f64))
+    assert len(region.donated) == 1 and "np.empty(" not in g.compiled(ir.f64).source
+    rng = np.random.default_rng(6)
+    x, y, L = rng.standard_normal((ROWS, 64)), rng.standard_normal((ROWS, 64)), rng.standard_normal((64, 64))
+    diff = x - y
+    z = diff @ L.T
+    want = (z / np.sqrt((z * z).sum(1, keepdims=True))).T @ diff / ROWS
+    np.testing.assert_allclose(g(x, y, L), want, rtol=1e-11)
