@@ -247,14 +247,14 @@ class Kernel:
         home.cache[key] = name
         return name
 
-    def bounds(self, at, shape, scope: Scope) -> list[str]:
+    def bounds(self, at, shape, scope: Scope, block: bool) -> list[str]:
         """Conditions for `at` to be inside `shape` (where the tile's masks do not say so).
-        Beside a block's masks, an index without iteration variables (x[0], x[-1]) is a
-        1-element block, as the scalars of `_iota`: Triton's interpreter makes the `&` of
-        a block and a 0-d comparison an int32 mask, which its loads refuse."""
+        In the mask of a `block` access, an index without iteration variables (x[0], x[-1],
+        x[i] for a 0-d i) is made at least a 1-element block, as the scalars of `_iota` are:
+        Triton's interpreter makes the `&` of a block and a 0-d comparison an int32 mask,
+        which its loads refuse. (Such an index can be a block already: read through an alias.)"""
         parts = []
-        block = map_variables(at)
-        for name in sorted(block):
+        for name in sorted(map_variables(at)):
             mask = scope.masks.get(name)
             if mask is not None and mask not in parts:
                 parts.append(mask)
@@ -264,7 +264,7 @@ class Kernel:
                 continue
             text = self.ix(ix, scope)
             if block and not ix.variables():
-                text = f"tl.full([1], {text}, tl.int32)"
+                text = f"({text} + tl.zeros([1], tl.int32))"
             lower = [] if constant and ix.const >= 0 else [f"({text} >= 0)"]
             parts.append(" & ".join(lower + [f"({text} < {self.dim(d)})"]))
         return parts
@@ -274,7 +274,8 @@ class Kernel:
         return f"{self.tensors[v.id]} + {scope.aliases.get(offset) or self.ix(offset, scope)}"
 
     def load(self, v: Value, at, scope: Scope) -> str:
-        mask = " & ".join(self.bounds(at, v.shape, scope))
+        block = bool(map_variables(at)) or flat(at, v.shape) in scope.aliases  # as `pointer` reads it
+        mask = " & ".join(self.bounds(at, v.shape, scope, block))
         return f"tl.load({self.pointer(v, at, scope)}{f', mask={mask}' if mask else ''})"
 
     def tile_pointer(self, v: Value, at, scope: Scope) -> str:
@@ -343,7 +344,7 @@ def write_scatter(k: Kernel) -> None:
     at = identity(updates.shape, [f"s{j}" for j in range(updates.ndim)])
     value = k.value(updates, at, top)
     out_at, _ = gather_maps(at, node.out, idx, node.params["axis"], node.params["batch_dims"])
-    mask = " & ".join(k.bounds(out_at, node.out.shape, top))
+    mask = " & ".join(k.bounds(out_at, node.out.shape, top, block=True))  # a tile pointer
     top.emit(f"tl.atomic_add({k.tile_pointer(node.out, out_at, top)}, {value}"
              f"{f', mask={mask}' if mask else ''})")
 
