@@ -104,4 +104,4 @@ def test_huge_programs_compile_in_linear_work(kind):
     make = PROGRAMS[kind]
     calls_to_compile(make(10))  # parser tables and other one-time work
     ratio = calls_to_compile(make(200)) / calls_to_compile(make(100))
-    assert 1.8 < ratio < 2.2, f"twice the {kind} took {ratio:.2f} times the work"
+    assert 1.6 < ratio < 2.3, f"twice the {kind} took {ratio:.2f} times the work"  # quadratic: near 4
