@@ -477,8 +477,13 @@ def write_matmul(k: Kernel) -> None:
     top.masks.update({v: "m_mask" for v in m_vars} | {v: "n_mask" for v in n_vars})
     top.tile, top.tile_mask, top.zero = [m_vars, n_vars], "mask", "tl.zeros([BLOCK_M, BLOCK_N], tl.int32)"
     product = identity(space.shape, names)
-    batch_offset = f"pid_b * {k.dim(M * N)} + " if batch else ""
-    top.aliases[flat(product, space.shape)] = f"{batch_offset}m * {k.dim(N)} + n"
+    # the flat offset of the product, from the variables it has: a vector side (M or N of 1)
+    # has none, and its `m` or `n` (a block of at least 16 for tl.dot) must not widen the
+    # reads of its values, as it would through an alias naming it
+    offset = ([f"pid_b * {k.dim(M * N)}"] if batch else []) + ([f"m * {k.dim(N)}"] if m_vars else []) + (
+        ["n"] if n_vars else [])
+    if offset:
+        top.aliases[flat(product, space.shape)] = " + ".join(offset)
 
     out = dot.out.dtype
     acc = top.bind(f"tl.zeros([BLOCK_M, BLOCK_N], {TL_TYPES[out.name]})", "acc")

@@ -110,6 +110,11 @@ ROWS = [
     Row("x @ y", "x: float[c, 1, n, k], y: float[b, k, m]", "float[c, b, n, m]", np.matmul,
         [normal(2, 1, 3, 4), normal(3, 4, 5)]),
     Row("x @ k", "x: float[n, d], k: i32[d, m]", "float[n, m]", lambda x, k: x @ k.astype(x.dtype), [normal(N, D), ints(3, D, 2)]),
+    # a vector side (M or N of 1) with the other operand computed in the matmul's kernel
+    Row("v @ (w * u)", "v: float[k], w: float[k, 1], u: float[1, m]", "float[m]", lambda v, w, u: v @ (w * u),
+        [normal(20), normal(20, 1), normal(1, 3)]),
+    Row("(w * u) @ v", "w: float[n, 1], u: float[1, k], v: float[k]", "float[n]", lambda w, u, v: (w * u) @ v,
+        [normal(3, 1), normal(1, 20), normal(20)]),
     # shapes
     Row("x.T", X, "float[d, n]", np.transpose, [normal(N, D)]),
     Row("transpose(x, (1, 2, 0))", "x: float[a, b, c]", "float[b, c, a]", lambda x: x.transpose(1, 2, 0), [normal(2, 3, 4)]),
