@@ -9,7 +9,8 @@ round calls every library once, so load from elsewhere on the machine falls on a
 them alike), times compiling (ddc: source text to callable gradient; JAX: its first call),
 measures the peak memory of one gradient call per library in fresh processes
 (`memory.py`), and times compiling chains of ~200 and ~20,000 nodes (`scaling.py`).
-The results go to `benchmarks/RESULTS.md`.
+Where ddc is not the fastest, the statements of its generated code are timed
+(`hotspots.py`). The results, and which targets they meet, go to `benchmarks/RESULTS.md`.
 """
 from __future__ import annotations
 
@@ -78,6 +79,12 @@ def run_workload(workload: Workload, libraries, memory: bool) -> dict:
         "grad": time_interleaved({lib: r.grad for lib, r in runners.items()}),
         "compile": {lib: runners[lib].first_grad_ms for lib in ("ddc", "jax") if lib in runners},
     }
+    result["hotspots"] = {}
+    for k, kind in enumerate(("forward", "grad")):
+        if result[kind]["ddc"] > min(t for lib, t in result[kind].items() if lib != "ddc"):
+            from hotspots import statement_times
+
+            result["hotspots"][kind] = statement_times(runners["ddc"].functions[k], inputs)[:5]
     if memory:
         from memory import run as measure_memory
 
@@ -197,6 +204,17 @@ def report(results: dict, compile_ms: dict, parser_ms: float, scaling: list[dict
                        f"{s['us_per_node']:.0f} |")
         ratio = scaling[-1]["us_per_node"] / scaling[0]["us_per_node"]
         out += ["", f"Time per node, largest over smallest: {ratio:.2f}x.", ""]
+    out += targets(results, compile_ms, scaling)
+    spots = {name: r["hotspots"] for name, r in results.items() if r.get("hotspots")}
+    if spots:
+        out += ["## Where ddc's time goes where it is not the fastest", "",
+                "Median ms of the five costliest statements of the generated function "
+                "(`hotspots.py`, measured in the same run; a `run_rows` line is a row-blocked "
+                "region of elementwise work, `@`/`tensordot`/`einsum` are BLAS calls).", ""]
+        for name, kinds in spots.items():
+            for kind, rows in kinds.items():
+                out.append(f"- {name}, {kind}: " + "; ".join(f"{ms:.1f} `{text[:70]}`" for ms, text in rows))
+        out.append("")
     if any("memory" in r for r in results.values()):
         out += ["## Peak memory of one gradient call (MiB)", "",
                 "Each library in a fresh process (`memory.py`): the rise of the peak resident set "
@@ -214,6 +232,42 @@ def report(results: dict, compile_ms: dict, parser_ms: float, scaling: list[dict
             out.append(f"| {name} | " + " | ".join(cells) + " |")
         out.append("")
     return "\n".join(out)
+
+
+def targets(results: dict, compile_ms: dict, scaling: list[dict] | None) -> list[str]:
+    """The brief's targets, each met or not, from this run's numbers."""
+    def fastest(r, kind):
+        return min(t for lib, t in r[kind].items() if lib != "ddc")
+
+    def verdict(misses):
+        return "met" if not misses else "**not met**: " + ", ".join(misses)
+
+    out = ["## Targets", ""]
+    for kind, label in (("grad", "Gradient"), ("forward", "Forward")):
+        misses = [f"{n} {r[kind]['ddc'] / fastest(r, kind):.2f}x" for n, r in results.items()
+                  if r[kind]["ddc"] > fastest(r, kind)]
+        out.append(f"- {label}: ddc <= 1.0x the fastest peer on every workload: {verdict(misses)}")
+    misses = [f"{n} {r['grad']['ddc'] / r['forward']['ddc']:.2f}x" for n, r in results.items()
+              if r["grad"]["ddc"] > 3 * r["forward"]["ddc"]]
+    out.append(f"- Gradient cost <= 3x forward cost: {verdict(misses)}")
+    misses = [f"{n} {c['total']:.0f} ms (load {c['load']:.0f} ms of it)" for n, c in compile_ms.items()
+              if c["total"] > 50]
+    line = f"- Compile <= 50 ms per workload: {verdict(misses)}"
+    if misses:
+        line += ("; *load* (lark parsing and checking the workload's file and every stdlib "
+                 "module it imports, again on each `ddc.load`) is the largest stage, the passes "
+                 "and codegen ddc owns take the rest (columns above)")
+    out.append(line)
+    if scaling:
+        ratio = scaling[-1]["us_per_node"] / scaling[0]["us_per_node"]
+        out.append(f"- Compile time linear in program size (per node within 2x): "
+                   f"{'met' if ratio <= 2 else '**not met**'} ({ratio:.2f}x)")
+    if any("memory" in r for r in results.values()):
+        misses = [n for n, r in results.items()
+                  if r["memory"]["ddc"]["rss_mib"] > min(r["memory"][lib]["rss_mib"] for lib in ("jax", "torch")
+                                                        if lib in r["memory"])]
+        out.append(f"- Peak memory of a gradient call no higher than JAX's or PyTorch's: {verdict(misses)}")
+    return out + [""]
 
 
 def main(argv=None) -> None:
@@ -240,7 +294,7 @@ def main(argv=None) -> None:
             continue
         compile_ms[w.name] = compile_times(w)
         results[w.name] = run_workload(w, args.libraries, not args.no_memory)
-        print(w.name, {k: v for k, v in results[w.name].items() if k != "memory"}, flush=True)
+        print(w.name, {k: v for k, v in results[w.name].items() if k in ("forward", "grad")}, flush=True)
     scaling = None
     if not args.no_scaling:
         from scaling import compile_time

@@ -25,6 +25,7 @@ class Runner:
     grad: Callable[[], object]
     first_grad_ms: float  # source (or traced function) to first gradient, included
     to_numpy: Callable[[object], list[np.ndarray]]
+    functions: tuple = ()  # ddc only: the forward and gradient Functions, for profiles
 
 
 def _timed_first(call) -> float:
@@ -53,7 +54,7 @@ def _ddc(workload, inputs):
     forward, grad = ddc_functions(workload)
     compile_ms = (time.perf_counter() - start) * 1e3
     return Runner(lambda: forward(*inputs), lambda: grad(*inputs), compile_ms,
-                  lambda r: [np.asarray(a) for a in _as_list(r)])
+                  lambda r: [np.asarray(a) for a in _as_list(r)], (forward, grad))
 
 
 def _numpy(workload, inputs):

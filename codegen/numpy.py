@@ -308,6 +308,7 @@ UFUNCS = {
     "log1p": "np.log1p", "tanh": "np.tanh", "sqrt": "np.sqrt", "sin": "np.sin", "cos": "np.cos",
     "add": "np.add", "sub": "np.subtract", "mul": "np.multiply", "div": "np.divide",
     "pow": "np.power", "max": "np.maximum", "min": "np.minimum",
+    "fmax": "np.fmax", "fmin": "np.fmin",  # backend-private, see numpy_fusion
 }
 # The slow ones (numpy computes them one element at a time): split across cores when large.
 PARALLEL = {"exp", "log", "log1p", "tanh", "sin", "cos"}

@@ -4,10 +4,11 @@
   on a copy: the caller's graph, and what `.ir` shows, are unchanged; then some nodes
   are scheduled early (`schedule`);
 - `fuse(graph)`: node pairs that one numpy call does better are merged into a node of a
-  backend-private primitive, which only this backend's rule table knows. Today one pair:
+  backend-private primitive, which only this backend's rule table knows:
   `add(x, scatter_add(u, idx))` where the scatter has no other use becomes
   `add_scatter(x, u, idx)`, lowered to `np.add.at` into x (in place when x dies there),
-  instead of a zero matrix, a scatter into it and a full-size add.
+  instead of a zero matrix, a scatter into it and a full-size add; and
+  `select(x > c, x, c)` (a relu) becomes `fmax(x, c)`, `select(x < c, x, c)` `fmin`.
 """
 from __future__ import annotations
 
@@ -55,6 +56,11 @@ def schedule(graph: Graph) -> Graph:
 
 
 ADD_SCATTER = Primitive("add_scatter", lambda ts, **p: ts[0], ("axis", "batch_dims"), arity=3)
+# select(x > c, x, c) is fmax(x, c) (NaN in x gives c, as the select does), and
+# select(x < c, x, c) is fmin: one ufunc pass instead of a compare and a masked select.
+FMAX = Primitive("fmax", lambda ts: ts[0], arity=2, elementwise=True)
+FMIN = Primitive("fmin", lambda ts: ts[0], arity=2, elementwise=True)
+_CLAMPS = {"gt": FMAX, "ge": FMAX, "lt": FMIN, "le": FMIN}
 
 
 def _uses(graph: Graph) -> dict[int, int]:
@@ -65,12 +71,25 @@ def _uses(graph: Graph) -> dict[int, int]:
     return count
 
 
+def _clamp(n: Node, producer: dict) -> Node | None:
+    """`select(compare(x, c), x, c)` as fmax/fmin(x, c) (relu is one), else None."""
+    pred, on_true, on_false = n.inputs
+    p = producer.get(pred.id)
+    if (p is None or p.prim.name != "compare" or p.params["direction"] not in _CLAMPS
+            or p.inputs[0] is not on_true or p.inputs[1] is not on_false or not n.out.dtype.is_float):
+        return None
+    return Node(_CLAMPS[p.params["direction"]], [on_true, on_false], {}, n.out, n.span)
+
+
 def fuse(graph: Graph) -> Graph:
     uses = _uses(graph)
     producer = {n.out.id: n for n in graph.nodes}
     fused: set[int] = set()  # ids of scatter nodes folded into their add
     nodes: list[Node] = []
     for n in graph.nodes:
+        if n.prim.name == "select":
+            nodes.append(_clamp(n, producer) or n)
+            continue
         if n.prim.name == "add":
             for dense, other in (n.inputs, reversed(n.inputs)):
                 s = producer.get(other.id)
@@ -84,11 +103,15 @@ def fuse(graph: Graph) -> Graph:
             continue
         nodes.append(n)
     nodes = [n for n in nodes if id(n) not in fused]
-    return Graph(graph.inputs, nodes, graph.outputs, graph.name)
+    return dce(Graph(graph.inputs, nodes, graph.outputs, graph.name))  # compares no longer read
 
 
 def _add_scatter(site, x, updates, idx, axis, batch_dims):
     return f"scatter_add_into(np.array({x}), {updates}, {idx}, {axis}, {batch_dims})"
 
 
-fused_rules = {"add_scatter": _add_scatter}
+fused_rules = {
+    "add_scatter": _add_scatter,
+    "fmax": lambda site, x, c: f"np.fmax({x}, {c})",
+    "fmin": lambda site, x, c: f"np.fmin({x}, {c})",
+}

@@ -102,3 +102,17 @@ def test_gathers_run_early_so_the_array_they_read_can_be_overwritten():
     assert "t_5 = np.exp(t_3, out=t_3)  # f64[2,4]" in lines
     z, labels = np.arange(8.0).reshape(2, 4) / 8, np.array([1, 3], np.int32)
     np.testing.assert_allclose(compile(g)(z, labels), np.exp(-z).sum(1) - z[[0, 1], labels], rtol=1e-15)
+
+
+def test_a_relu_select_is_one_fmax_with_the_select_s_values():
+    def build(b, x):
+        y = b.exp(x)
+        zero = b.full(1.0, y.type)
+        return b.select(b.compare(y, zero, direction="gt"), y, zero)
+
+    g = make_graph(build, T(f64, 5))
+    lines = [line.strip() for line in compile(g).source.splitlines()]
+    assert "t_5 = np.fmax(t_3, t_4, out=t_3)  # f64[5]" in lines, lines
+    assert not any(" > " in line for line in lines)  # the compare is gone
+    x = np.array([-1.0, 0.0, 0.5, np.nan, -np.inf])
+    np.testing.assert_array_equal(compile(g)(x), np.where(np.exp(x) > 1, np.exp(x), 1.0))
