@@ -11,11 +11,14 @@ A node is row-local when row r of its output depends only on row r of its inputs
 leading dim R (inputs without it are used whole, as numpy broadcasting would), and its
 lowering mentions R only as the leading dim of a shape, which the block rewrites to the
 block's row count. A region's inputs are sliced, so none may be a broadcast that numpy
-holds smaller than its type (`numpy._users_broadcast` leaves those full). Region outputs (values used after the region) are full arrays the
-blocks write into. An input used only in the region that owns its buffer (a fresh result,
-not a view, with no views taken of it) is *donated*: blocks may overwrite its rows in place, and an output of its
-type is written into it instead of a new array. Blocks are row-disjoint, so this is safe
-across threads.
+holds smaller than its type (`numpy._users_broadcast` leaves those full).
+
+Region outputs (values used after the region) are full arrays the blocks write into. An
+input used only in the region that owns its buffer (a fresh result, not a view, with no
+views taken of it) is *donated*: blocks may overwrite its rows in place, and an output
+computed there needs no array of its own. Blocks are row-disjoint, so this is safe across
+threads. Broadcasts of outside values that are also used later are made again after the
+region rather than stored.
 """
 from __future__ import annotations
 

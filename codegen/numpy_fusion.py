@@ -17,6 +17,7 @@ from ddc.passes.dce import dce
 from ddc.passes.hoist_broadcasts import hoist_broadcasts
 from ddc.passes.onehot import onehot_to_gather
 from ddc.passes.pick_early import pick_early
+from ddc.passes.simplify import Facts
 from ddc.passes.sum_of_products import sum_of_products
 
 OPTIMIZATIONS = (onehot_to_gather, pick_early, hoist_broadcasts, dce, sum_of_products)
@@ -63,14 +64,6 @@ FMIN = Primitive("fmin", lambda ts: ts[0], arity=2, elementwise=True)
 _CLAMPS = {"gt": FMAX, "ge": FMAX, "lt": FMIN, "le": FMIN}
 
 
-def _uses(graph: Graph) -> dict[int, int]:
-    count: dict[int, int] = {v.id: 1 for v in graph.outputs}
-    for n in graph.nodes:
-        for v in n.inputs:
-            count[v.id] = count.get(v.id, 0) + 1
-    return count
-
-
 def _clamp(n: Node, producer: dict) -> Node | None:
     """`select(compare(x, c), x, c)` as fmax/fmin(x, c) (relu is one), else None."""
     pred, on_true, on_false = n.inputs
@@ -82,7 +75,7 @@ def _clamp(n: Node, producer: dict) -> Node | None:
 
 
 def fuse(graph: Graph) -> Graph:
-    uses = _uses(graph)
+    facts = Facts(graph)  # for its use counts
     producer = {n.out.id: n for n in graph.nodes}
     fused: set[int] = set()  # ids of scatter nodes folded into their add
     nodes: list[Node] = []
@@ -93,7 +86,8 @@ def fuse(graph: Graph) -> Graph:
         if n.prim.name == "add":
             for dense, other in (n.inputs, reversed(n.inputs)):
                 s = producer.get(other.id)
-                if s is not None and s.prim.name == "scatter_add" and uses[other.id] == 1 and dense is not other:
+                if (s is not None and s.prim.name == "scatter_add" and facts.used_once(other)
+                        and dense is not other):
                     fused.add(id(s))
                     params = {"axis": s.params["axis"], "batch_dims": s.params["batch_dims"]}
                     nodes.append(Node(ADD_SCATTER, [dense, *s.inputs], params, n.out, n.span))

@@ -9,29 +9,21 @@ from __future__ import annotations
 
 from ddc.ir import Builder, Graph, Node, Value
 
+from .dce import dce
+from .simplify import Facts
 from .util import traced
-
-
-def _users(graph: Graph) -> dict[int, int]:
-    count: dict[int, int] = {}
-    for n in graph.nodes:
-        for v in n.inputs:
-            count[v.id] = count.get(v.id, 0) + 1
-    for v in graph.outputs:
-        count[v.id] = count.get(v.id, 0) + 1
-    return count
 
 
 @traced("sum_of_products")
 def sum_of_products(graph: Graph) -> Graph:
-    uses = _users(graph)
+    facts = Facts(graph)  # for its use counts
     producer: dict[int, Node] = {}
     b = Builder()
     env: dict[int, Value] = {}
     for node in graph.nodes:
         inputs = [env.get(v.id, v) for v in node.inputs]
         product = producer.get(node.inputs[0].id) if node.prim.name == "reduce_sum" else None
-        if (product is not None and product.prim.name == "mul" and uses[product.out.id] == 1
+        if (product is not None and product.prim.name == "mul" and facts.used_once(product.out)
                 and product.out.dtype.is_float):
             axes = tuple(sorted(node.params["axes"]))
             kept = tuple(i for i in range(product.out.ndim) if i not in axes)
@@ -44,6 +36,4 @@ def sum_of_products(graph: Graph) -> Graph:
         b.nodes.append(fresh)
         producer[node.out.id] = node
     outputs = [env.get(v.id, v) for v in graph.outputs]
-    from .dce import dce
-
     return dce(b.graph(graph.inputs, outputs, graph.name))
