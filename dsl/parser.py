@@ -77,7 +77,10 @@ def _lark() -> Lark:
     )
 
 
+@lru_cache(maxsize=256)
 def parse(source: str, file: str = "<string>") -> ast.ModuleAST:
+    """The AST of `source`. Cached by (text, file name): the AST is immutable, and every
+    `ddc.load` re-reads the stdlib modules it imports, which need not be parsed again."""
     source = source.removeprefix("\ufeff")  # a byte-order mark some editors write
     text = source if source.endswith("\n") else source + "\n"
     lark = _lark()
