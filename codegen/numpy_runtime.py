@@ -165,7 +165,9 @@ def scatter_add_into(out, updates, idx, axis, batch_dims):
 # array split into row blocks runs on every core. The thread count follows OMP_NUM_THREADS
 # (as numpy's BLAS does), else the machine's cores.
 THREADS = max(1, int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1))
-PARALLEL_MIN_SIZE = 1 << 16  # below this, handing work to threads costs more than it saves
+# Below this many elements, work stays on the calling thread: handing it over costs more
+# than it saves, and on a busy machine a helper may wait long for a core.
+PARALLEL_MIN_SIZE = 1 << 20
 _pool = []
 
 
@@ -208,7 +210,9 @@ def parallel(ufunc, x, out=None):
 def run_rows(block, rows, row_size, args=()):
     """`block(lo, hi, *args)` over cache-sized blocks of `rows` rows, shared among threads."""
     step = max(1, BLOCK_SIZE // max(1, row_size))
-    if rows <= step:
-        block(0, rows, *args)
+    starts = range(0, rows, step)
+    if rows * row_size < PARALLEL_MIN_SIZE:
+        for lo in starts:
+            block(lo, min(lo + step, rows), *args)
     else:
-        share(lambda lo: block(lo, min(lo + step, rows), *args), range(0, rows, step))
+        share(lambda lo: block(lo, min(lo + step, rows), *args), starts)
