@@ -51,7 +51,9 @@ def check(workload: Workload, runners: dict[str, Runner]) -> None:
 
 
 def time_interleaved(calls: dict[str, callable], warmup: int = 2) -> dict[str, float]:
-    """Median milliseconds per call; rounds call every library once, in turn."""
+    """Median milliseconds per call; rounds call every library once, in turn, the order
+    rotating from round to round: a library's worker threads can keep spinning after its
+    call (OpenMP's do, for milliseconds), which slows whichever library runs next."""
     for call in calls.values():
         for _ in range(warmup):
             call()
@@ -60,10 +62,12 @@ def time_interleaved(calls: dict[str, callable], warmup: int = 2) -> dict[str, f
         start = time.perf_counter()
         call()
         probe[lib] = time.perf_counter() - start
-    rounds = int(min(60, max(9, ROUND_BUDGET_S / sum(probe.values()))))
+    rounds = int(min(60, max(8, ROUND_BUDGET_S / sum(probe.values()))))
+    rounds = -(-rounds // len(calls)) * len(calls)  # every library in every place as often
     samples: dict[str, list[float]] = {lib: [] for lib in calls}
-    for _ in range(rounds):
-        for lib, call in calls.items():
+    order = list(calls.items())
+    for r in range(rounds):
+        for lib, call in order[r % len(order):] + order[:r % len(order)]:
             start = time.perf_counter()
             call()
             samples[lib].append((time.perf_counter() - start) * 1e3)
