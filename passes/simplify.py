@@ -131,9 +131,15 @@ def _reshape(b, facts, x, shape):
 
 
 @pattern("identities", "broadcast_in_dim")
-def _broadcast_same(b, facts, x, shape, broadcast_dimensions):
+def _broadcast(b, facts, x, shape, broadcast_dimensions):
+    """A broadcast that changes nothing goes; a broadcast of a broadcast is one."""
     if tuple(x.shape) == tuple(shape) and tuple(broadcast_dimensions) == tuple(range(x.ndim)):
         return x
+    n = facts.node(x)
+    if n is not None and n.prim.name == "broadcast_in_dim":
+        inner = n.params["broadcast_dimensions"]
+        return b.broadcast_in_dim(n.inputs[0], shape=shape,
+                                  broadcast_dimensions=tuple(broadcast_dimensions[d] for d in inner))
     return None
 
 
@@ -145,7 +151,24 @@ def _transpose(b, facts, x, permutation):
     if n is not None and n.prim.name == "transpose":
         inner = n.params["permutation"]
         return b.transpose(n.inputs[0], permutation=tuple(inner[p] for p in permutation))
+    if n is not None and n.prim.name == "dot_general" and facts.used_once(x):
+        return _swapped_dot(b, n, permutation)
     return None
+
+
+def _swapped_dot(b, dot: Node, permutation) -> Value | None:
+    """transpose(dot_general(a, c)) as dot_general(c, a) when that is exactly the layout
+    asked for (what transposing a matmul leaves: `(ct.T @ x).T` is `x.T @ ct`)."""
+    a, c = dot.inputs
+    (ac, cc), (ab, cb) = dot.params["contract"], dot.params["batch"]
+    nb = len(ab)
+    na = a.ndim - len(ac) - nb
+    nc = c.ndim - len(cc) - nb
+    # where each output dim of dot(a, c) lands in the output of dot(c, a)
+    moved = list(range(nb)) + [nb + nc + i for i in range(na)] + [nb + i for i in range(nc)]
+    if [moved[p] for p in permutation] != list(range(len(permutation))):
+        return None
+    return b.dot_general(c, a, contract=(cc, ac), batch=(cb, ab))
 
 
 @pattern("identities", "reduce_sum")
@@ -230,6 +253,7 @@ def rewrite(graph: Graph, rules: dict[str, list[tuple[str, Pattern]]], only: set
                 replacement = fn(b, facts, *inputs, **node.params)
                 for new in b.nodes[start:]:
                     facts.producer[new.out.id] = new
+                    new.out.origin = new.out.origin or node.out.origin  # keep pictures' colours
                 if replacement is not None:
                     break
         if replacement is not None and replacement.type == node.out.type:

@@ -232,3 +232,23 @@ def test_square_and_its_derivative_need_no_pow():
     dg = autodiff.grad(g)
     assert "pow" not in dg.stats() and "sub" not in dg.stats(), str(dg)
     np.testing.assert_allclose(run(dg, np.array([1.0, -2.0, 3.0])), [2.0, -4.0, 6.0])
+
+
+def test_matmul_gradients_come_out_in_layout_without_transposes():
+    """(ct.T @ x).T is emitted as x.T @ ct, and broadcasts of broadcasts are one."""
+    mm = dict(contract=((1,), (0,)), batch=((), ()))
+    g = _graph(lambda b, x, W: _sum_all(b, b.tanh(b.dot_general(x, W, **mm))), T(4, 3), T(3, 2))
+    dg = autodiff.grad(g, (0, 1))
+    assert "transpose" not in dg.stats(), str(dg)
+    x, W = np.random.default_rng(0).standard_normal((4, 3)), np.random.default_rng(1).standard_normal((3, 2))
+    gx, gW = run(dg, x, W)
+    s = 1 - np.tanh(x @ W) ** 2
+    np.testing.assert_allclose(gW, x.T @ s, rtol=1e-12)
+    np.testing.assert_allclose(gx, s @ W.T, rtol=1e-12)
+    b = Builder()
+    v = Value(T(3), "v")
+    twice = b.broadcast_in_dim(b.broadcast_in_dim(v, shape=(2, 3), broadcast_dimensions=(1,)),
+                               shape=(5, 2, 3), broadcast_dimensions=(1, 2))
+    from ddc.passes.cleanup import cleanup
+
+    assert cleanup(b.graph([v], [twice], "f")).stats() == {"broadcast_in_dim": 1}
