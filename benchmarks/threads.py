@@ -18,6 +18,13 @@ DROPPED = {k: os.environ.pop(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE
 
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
     os.environ[_var] = str(THREADS)
+# OpenMP runtimes keep their threads spinning after a parallel region (Intel's, which
+# PyTorch's MKL build uses, for 200 ms): in one process with other libraries, those spinning
+# threads take the cores that OpenBLAS's threads wait for, and the next numpy call runs up
+# to 100x slower. Sleeping at once costs PyTorch a wake-up per op instead; every library
+# then has the cores to itself while it runs.
+os.environ["KMP_BLOCKTIME"] = "0"
+os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 # XLA's CPU client sizes its pools from these; Eigen's intra-op pool follows the flag.
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=true"
                            f" intra_op_parallelism_threads={THREADS}").strip()
@@ -25,7 +32,8 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 
 def settings() -> dict[str, str]:
-    keys = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS")
+    keys = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "KMP_BLOCKTIME",
+            "OMP_WAIT_POLICY", "XLA_FLAGS")
     out = {k: os.environ[k] for k in keys}
     out["torch.set_num_threads"] = str(THREADS)
     if DROPPED:

@@ -208,11 +208,10 @@ def parallel(ufunc, x, out=None):
 
 
 def run_rows(block, rows, row_size, args=()):
-    """`block(lo, hi, *args)` over cache-sized blocks of `rows` rows, shared among threads."""
+    """`block(lo, hi, *args)` over cache-sized blocks of `rows` rows, shared among threads;
+    work too small to share runs as one block."""
+    if THREADS == 1 or rows * row_size < PARALLEL_MIN_SIZE:
+        block(0, rows, *args)  # one block: per-block calls would cost more than cache misses
+        return
     step = max(1, BLOCK_SIZE // max(1, row_size))
-    starts = range(0, rows, step)
-    if rows * row_size < PARALLEL_MIN_SIZE:
-        for lo in starts:
-            block(lo, min(lo + step, rows), *args)
-    else:
-        share(lambda lo: block(lo, min(lo + step, rows), *args), starts)
+    share(lambda lo: block(lo, min(lo + step, rows), *args), range(0, rows, step))
