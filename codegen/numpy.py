@@ -44,7 +44,7 @@ from ddc.ir.verify import verify
 
 from . import numpy_runtime
 from .naming import MINTED, Minter, export_name
-from .numpy_args import DimBinder, dtype_ref, prologue
+from .numpy_args import DimBinder, dtype_ref, start_function
 from .numpy_blocks import Region, find_regions, sliced
 from .numpy_buffers import BROADCASTS, VIEWS, plan_buffers
 from .numpy_fusion import ADD_SCATTER, fuse, fused_rules, optimize
@@ -461,12 +461,8 @@ def function_source(graph: Graph, name: str | None = None) -> str:
     """
     verify(graph)
     graph = fuse(optimize(graph))
-    mint = Minter()
-    fname = mint(graph.name, "f")
-    params = [mint(v.name, "arg") for v in graph.inputs]
-    dims = DimBinder(mint)
-    body = prologue(graph.inputs, params, dims)
-    names = {v.id: p for v, p in zip(graph.inputs, params)}
+    start = start_function(graph, name)
+    mint, dims, body, names = start.mint, start.dims, start.body, start.names
     bases: dict[int, object] = {v.id: "argument" for v in graph.inputs}
     regions = {r.nodes[0]: r for r in find_regions(graph)}
     blocks: list[str] = []  # the row blocks' functions, defined before this one
@@ -497,7 +493,7 @@ def function_source(graph: Graph, name: str | None = None) -> str:
         if gone:
             body.append("del " + ", ".join(names[v.id] for v in gone))
     body.append(_return(graph, names, bases))
-    lines = blocks + [f"def {name or fname}({', '.join(params)}):"] + [f"    {line}" for line in body]
+    lines = blocks + [f"def {start.name}({', '.join(start.params)}):"] + [f"    {line}" for line in body]
     return "\n".join(lines) + "\n"
 
 

@@ -16,11 +16,12 @@ Messages quote DSL names only through `naming.label` and `repr`.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 from ddc.errors import IRError
 from ddc.ir import dims as D
-from ddc.ir.core import Value
+from ddc.ir.core import Graph, Value
 from ddc.ir.dtypes import DType
 from ddc.ir.types import TensorType
 
@@ -132,3 +133,27 @@ def prologue(inputs: list[Value], params: list[str], dims: DimBinder,
             f"    raise size_error({who!r}, {axis}, {size}, {dims.text(d)!r}, {dims.expr(d)})",
         ]
     return lines
+
+
+@dataclass
+class FunctionStart:
+    """What every generated function begins with, whatever the backend: minted names for
+    the function and its parameters, the dims they bind, and the argument-check lines."""
+
+    mint: Minter
+    name: str
+    params: list[str]
+    dims: DimBinder
+    body: list[str]
+    names: dict[int, str]  # value id -> its name in the source; the parameters so far
+
+
+def start_function(graph: Graph, name: str | None = None,
+                   convert: Callable[[Value, str, str, str], list[str]] = numpy_conversion) -> FunctionStart:
+    mint = Minter()
+    minted = mint(graph.name, "f")
+    params = [mint(v.name, "arg") for v in graph.inputs]
+    dims = DimBinder(mint)
+    body = prologue(graph.inputs, params, dims, convert=convert)
+    return FunctionStart(mint, name or minted, params, dims, body,
+                         {v.id: p for v, p in zip(graph.inputs, params)})

@@ -30,9 +30,9 @@ from ddc.ir import dims as D
 from ddc.ir.core import Graph, Node, Value
 from ddc.ir.verify import verify
 
-from .naming import Minter, label
+from .naming import label
 from .numpy import NumpyFunction, Site, _load, numpy_rules
-from .numpy_args import DimBinder, prologue
+from .numpy_args import start_function
 
 # What usually makes a primitive produce a NaN or an inf, and what to do about it.
 HINTS = {
@@ -64,12 +64,9 @@ def _finite_constant(node: Node) -> bool:
 def checked_source(graph: Graph) -> str:
     """The checking variant's source; its checks are numbered by index in `graph.nodes`."""
     verify(graph)
-    mint = Minter()
-    fname = mint(graph.name, "f")
-    params = [mint(v.name, "arg") for v in graph.inputs]
-    dims = DimBinder(mint)
-    body = prologue(graph.inputs, params, dims)
-    names = {v.id: p for v, p in zip(graph.inputs, params)}
+    start = start_function(graph)
+    mint, fname, params, dims, body, names = (start.mint, start.name, start.params, start.dims,
+                                              start.body, start.names)
     may_be_inf: set[int] = set()  # values that may hold an inf without any check failing
     for k, node in enumerate(graph.nodes):
         out = names[node.out.id] = mint(node.out.name)

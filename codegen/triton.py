@@ -70,7 +70,7 @@ from ddc.passes.fusion import (
 from . import numpy_runtime, triton_runtime
 from .naming import Minter, export_name
 from .numpy import Site, literal
-from .numpy_args import DimBinder, prologue
+from .numpy_args import DimBinder, start_function
 
 TL_TYPES = {"bool": "tl.int1", "i32": "tl.int32", "i64": "tl.int64", "f32": "tl.float32",
             "f64": "tl.float64"}
@@ -743,12 +743,9 @@ def module_body(graph: Graph, name: str | None = None) -> tuple[str, str, list[t
     The function is named `name` when given (the caller validates it), else a name
     minted from the graph's; deterministic."""
     verify(graph)
-    mint = Minter()
-    fname = name or mint(graph.name, "f")
-    params = [mint(v.name, "arg") for v in graph.inputs]
-    dims = DimBinder(mint)
-    body = prologue(graph.inputs, params, dims, convert=_to_tensor)
-    tensors = {v.id: p for v, p in zip(graph.inputs, params)}
+    start = start_function(graph, name, convert=_to_tensor)
+    mint, fname, params, dims, body, tensors = (start.mint, start.name, start.params, start.dims,
+                                                start.body, start.names)
     values = {v.id: v for v in graph.inputs + [n.out for n in graph.nodes]}
     kernels, sources = [], []
     fusion = fuse(graph)
