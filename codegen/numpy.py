@@ -43,6 +43,7 @@ from ddc.ir.types import TensorType
 from ddc.ir.verify import verify
 
 from . import numpy_runtime
+from .compiled import CompiledGraph
 from .naming import MINTED, Minter, export_name
 from .numpy_args import DimBinder, dtype_ref, start_function
 from .numpy_blocks import Region, find_regions, sliced
@@ -521,21 +522,9 @@ def _load(source: str) -> Callable:
     return namespace[name]
 
 
-class NumpyFunction:
+class NumpyFunction(CompiledGraph):
     """A graph compiled to numpy. Call it with arrays (or Python numbers and lists);
     `.source` is the Python it runs, `.fn` that function, `.graph` the graph it came from."""
-
-    def __init__(self, graph: Graph, source: str, fn: Callable):
-        self.graph = graph
-        self.source = source
-        self.fn = fn
-        self._arity = len(graph.inputs)
-
-    def __call__(self, *args):
-        if len(args) != self._arity:
-            raise numpy_runtime.ArgumentError(
-                f"{self.graph.name} takes {self._arity} arguments, got {len(args)}")
-        return self.fn(*args)
 
     def __repr__(self) -> str:
         return f"<NumpyFunction {self.graph.name}>"

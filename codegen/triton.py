@@ -68,6 +68,7 @@ from ddc.passes.fusion import (
 )
 
 from . import numpy_runtime, triton_runtime
+from .compiled import CompiledGraph
 from .naming import Minter, export_name
 from .numpy import Site, literal
 from .numpy_args import DimBinder, start_function
@@ -797,7 +798,7 @@ def _load(source: str, fname: str) -> Callable:
     return namespace[fname]
 
 
-class TritonFunction:
+class TritonFunction(CompiledGraph):
     """A graph compiled to Triton kernels. Call it with torch tensors (used in place),
     numpy arrays (copied to the device) or Python numbers and lists; it returns torch
     tensors. `.source` is the code it runs, `.kernels` the (name, fusion group) of each
@@ -805,20 +806,14 @@ class TritonFunction:
     code runs in (the kernels by name, the runtime), for tools that time kernels."""
 
     def __init__(self, graph: Graph, source: str, fn: Callable, kernels: list[tuple[str, Group]]):
-        self.graph = graph
-        self.source = source
+        super().__init__(graph, source, fn)
         self.kernels = kernels
         self.num_kernels = len(kernels)
         self.namespace = fn.__globals__
-        self._fn = fn
-        self._arity = len(graph.inputs)
 
-    def __call__(self, *args):
-        if len(args) != self._arity:
-            raise numpy_runtime.ArgumentError(
-                f"{self.graph.name} takes {self._arity} arguments, got {len(args)}")
+    def run(self, *args):
         with np.errstate(all="ignore"):  # the interpreter computes masked-off lanes too
-            return self._fn(*args)
+            return self.fn(*args)
 
     def __repr__(self) -> str:
         return f"<TritonFunction {self.graph.name}: {self.num_kernels} kernels>"

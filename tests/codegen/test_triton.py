@@ -315,7 +315,7 @@ def test_outputs_are_fresh_tensors():
 
 def test_compiled_once_per_source():
     first, second = triton_backend.compile(mlp_layer()), triton_backend.compile(mlp_layer())
-    assert first.source == second.source and first._fn is second._fn
+    assert first.source == second.source and first.fn is second.fn
 
 
 # -- generated source ----------------------------------------------------------------------
