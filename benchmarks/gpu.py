@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from runners import torch_arguments
 from workloads import WORKLOADS, Workload
 
 COMPILE_RESERVE_S = 60  # torch.compile of one workload's two passes, roughly
@@ -164,11 +165,7 @@ def torch_passes(workload: Workload, inputs, torch, device, compiled: bool):
     loss = workload.torch_loss(torch)
     if compiled:
         loss = torch.compile(loss)
-    args = [torch.from_numpy(a.astype(np.int64) if a.dtype.kind == "i" else a).to(device) for a in inputs]
-    params = [args[i].detach().clone().requires_grad_() for i in workload.argnums]
-    with_params = list(args)
-    for i, p in zip(workload.argnums, params):
-        with_params[i] = p
+    args, params, with_params = torch_arguments(workload, inputs, torch, device)
 
     def forward():
         with torch.no_grad():

@@ -75,6 +75,17 @@ def _jax(workload, inputs):
                   lambda r: [np.asarray(a) for a in _as_list(r)])
 
 
+def torch_arguments(workload: Workload, inputs, torch, device: str = "cpu"):
+    """The inputs as torch tensors on `device` (integer labels as int64, which torch indexes
+    with), fresh leaves for the differentiated ones, and the arguments with those in place."""
+    args = [torch.from_numpy(a.astype(np.int64) if a.dtype.kind == "i" else a).to(device) for a in inputs]
+    params = [args[i].detach().clone().requires_grad_() for i in workload.argnums]
+    with_params = list(args)
+    for i, p in zip(workload.argnums, params):
+        with_params[i] = p
+    return args, params, with_params
+
+
 def _torch(workload, inputs):
     import torch
 
@@ -82,12 +93,7 @@ def _torch(workload, inputs):
 
     setup_torch(torch)
     loss = workload.torch_loss(torch)
-    # integer inputs are labels: torch indexes with int64
-    args = [torch.from_numpy(a.astype(np.int64) if a.dtype.kind == "i" else a) for a in inputs]
-    params = [args[i].detach().requires_grad_() for i in workload.argnums]
-    with_params = list(args)
-    for i, p in zip(workload.argnums, params):
-        with_params[i] = p
+    args, params, with_params = torch_arguments(workload, inputs, torch)
 
     def forward():
         with torch.no_grad():
