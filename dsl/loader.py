@@ -4,6 +4,10 @@
 then in the stdlib folder. Each file is loaded once per `load`; an import cycle or a
 missing module is a `DDImportError` at the import line. Once every module is linked, the
 checker runs on every function, so a bad program fails here, at load time.
+
+Stdlib modules are loaded once per process, like Python imports: they import only each
+other and check the same whoever imports them, so a checked stdlib module is kept (keyed by
+its path and text, so an edited file loads afresh) and every later `load` links to it.
 """
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ from .parser import parse
 from .program import FunctionDef, Module
 
 STDLIB = Path(ddc.stdlib.__file__).parent
+
+_STDLIB_LOADED: dict[tuple[Path, str], Module] = {}  # (resolved path, text) -> checked module
 
 
 def load(path) -> Module:
@@ -50,6 +56,7 @@ def loads(source: str, name: str = "<string>", path=None) -> Module:
         raise DDImportError(f"imports nested too deeply: {chain}, {len(loader.loading)} files",
                             hint="import the modules from fewer levels") from None
     check_modules(loader.modules)
+    _STDLIB_LOADED.update(loader.stdlib)
     return module
 
 
@@ -58,6 +65,7 @@ class _Loader:
         self.modules: list[Module] = []  # in load order: a module after what it imports
         self.by_path: dict[Path, Module] = {}
         self.loading: list[Path] = []  # the import chain being loaded, for cycles
+        self.stdlib: dict[tuple[Path, str], Module] = {}  # stdlib modules this load checks
 
     def load_source(self, source: str, name: str, path: Path | None) -> Module:
         key = path.resolve() if path is not None else None
@@ -85,7 +93,14 @@ class _Loader:
                     f"stdlib module of that name; rename the file" if len(chain) == 2
                     else "move what both modules need into a third module")
             raise DDImportError("import cycle: " + " -> ".join(p.stem for p in chain), span, hint=hint)
-        return self.load_source(read_source(path, span), path.stem, path)
+        source = read_source(path, span)
+        if key.parent != STDLIB.resolve():
+            return self.load_source(source, path.stem, path)
+        module = _STDLIB_LOADED.get((key, source))
+        if module is None:
+            module = self.stdlib[key, source] = self.load_source(source, path.stem, path)
+        self.by_path[key] = module
+        return module
 
     def find(self, name: str, importer: Module, span: Span) -> Path:
         places = ([importer.path.parent] if importer.path is not None else []) + [STDLIB]

@@ -10,6 +10,7 @@ Primitives are registered in `PRIMITIVES` by `ir.primitives`; each carries a typ
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
@@ -87,13 +88,30 @@ class Node:
 
     def key(self) -> tuple:
         """What makes two nodes compute the same thing (for CSE)."""
-        return (self.prim.name, tuple(v.id for v in self.inputs), _freeze(self.params))
+        return (self.prim.name, tuple(v.id for v in self.inputs), self.params_key)
+
+    @functools.cached_property
+    def params_key(self) -> tuple:
+        """The params, hashable. Nodes are never mutated, so it is computed once per node
+        (and carried by `with_inputs`): the cleanups ask for it every round."""
+        return _freeze(self.params)
+
+    def with_inputs(self, inputs: list[Value]) -> Node:
+        """This node reading `inputs` instead: itself when they are the same values."""
+        if all(a is b for a, b in zip(inputs, self.inputs)):
+            return self
+        fresh = Node(self.prim, inputs, self.params, self.out, self.span)
+        if "params_key" in self.__dict__:
+            fresh.params_key = self.params_key
+        return fresh
 
     def __repr__(self) -> str:
         return f"Node({self.prim.name}, {self.inputs} -> {self.out})"
 
 
 def _freeze(x):
+    if type(x) is tuple and all(type(v) is int for v in x):
+        return x  # the common case (axes, dimensions), without a generator per item
     if isinstance(x, dict):
         return tuple((k, _freeze(v)) for k, v in sorted(x.items()))
     if isinstance(x, (list, tuple)):

@@ -23,7 +23,7 @@ def cse(graph: Graph) -> Graph:
     nodes: list[Node] = []
     for node in graph.nodes:
         inputs = [env.get(v.id, v) for v in node.inputs]
-        fresh = Node(node.prim, inputs, node.params, node.out, node.span)
+        fresh = node.with_inputs(inputs)
         key = _key(fresh)
         if key in seen:
             env[node.out.id] = seen[key]

@@ -259,7 +259,7 @@ def rewrite(graph: Graph, rules: dict[str, list[tuple[str, Pattern]]], only: set
         if replacement is not None and replacement.type == node.out.type:
             env[node.out.id] = replacement
             continue
-        fresh = Node(node.prim, inputs, node.params, node.out, node.span)
+        fresh = node.with_inputs(inputs)
         b.nodes.append(fresh)
         facts.producer[node.out.id] = fresh
     outputs = [env.get(v.id, v) for v in graph.outputs]

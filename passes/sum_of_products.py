@@ -32,7 +32,7 @@ def sum_of_products(graph: Graph) -> Graph:
             env[node.out.id] = b.dot_general(x, y, contract=(axes, axes), batch=(kept, kept),
                                              name=node.out.name)
             continue
-        fresh = Node(node.prim, inputs, node.params, node.out, node.span)
+        fresh = node.with_inputs(inputs)
         b.nodes.append(fresh)
         producer[node.out.id] = node
     outputs = [env.get(v.id, v) for v in graph.outputs]

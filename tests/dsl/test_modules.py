@@ -145,3 +145,29 @@ def test_a_function_may_not_shadow_an_import(tmp_path):
 def test_an_unreadable_file():
     with pytest.raises(DDImportError, match="cannot read"):
         load("/nonexistent/model.dd")
+
+
+def test_stdlib_modules_load_once_per_process_until_their_text_changes(tmp_path, monkeypatch):
+    stdlib = tmp_path / "stdlib"
+    stdlib.mkdir()
+    write(stdlib, ddtest_cached="def twice(x: float[n]) -> float[n]:\n    return 2 * x\n")
+    monkeypatch.setattr("ddc.dsl.loader.STDLIB", stdlib)
+    user = "import ddtest_cached\ndef f(x: f32[n]) -> f32[n]:\n    return ddtest_cached.twice(x)\n"
+    first, second = loads(user), loads(user)
+    assert first is not second  # the user's module is loaded afresh
+    assert first.namespace["ddtest_cached"] is second.namespace["ddtest_cached"]
+    write(stdlib, ddtest_cached="def twice(x: float[n]) -> float[n]:\n    return x + x\n")
+    edited = loads(user)
+    assert edited.namespace["ddtest_cached"] is not first.namespace["ddtest_cached"]
+    assert [n.prim.name for n in edited.functions["f"].lower().nodes] == ["add"]
+
+
+def test_a_stdlib_module_that_fails_its_check_is_not_kept(tmp_path, monkeypatch):
+    stdlib = tmp_path / "stdlib"
+    stdlib.mkdir()
+    write(stdlib, ddtest_broken="def bad(x: f32[n]) -> f32[n]:\n    return y\n")
+    monkeypatch.setattr("ddc.dsl.loader.STDLIB", stdlib)
+    for _ in range(2):  # the second load reports the error again, not a half-checked module
+        with pytest.raises(DDNameError) as info:
+            loads("import ddtest_broken\n")
+        assert (Path(info.value.file).name, info.value.line) == ("ddtest_broken.dd", 2)
