@@ -25,6 +25,10 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUME
 # then has the cores to itself while it runs.
 os.environ["KMP_BLOCKTIME"] = "0"
 os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+# OpenBLAS's own (pthreads) threads do the same after each BLAS call unless told to sleep
+# at once: elementwise work that follows a matrix product on other threads (ddc's row
+# blocks) then finds no free core. The same setting for hand-written numpy and ddc.
+os.environ["OPENBLAS_THREAD_TIMEOUT"] = "4"
 # XLA's CPU client sizes its pools from these; Eigen's intra-op pool follows the flag.
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=true"
                            f" intra_op_parallelism_threads={THREADS}").strip()
@@ -33,7 +37,7 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 def settings() -> dict[str, str]:
     keys = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "KMP_BLOCKTIME",
-            "OMP_WAIT_POLICY", "XLA_FLAGS")
+            "OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT", "XLA_FLAGS")
     out = {k: os.environ[k] for k in keys}
     out["torch.set_num_threads"] = str(THREADS)
     if DROPPED:

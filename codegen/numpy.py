@@ -189,8 +189,8 @@ def _moved(x: str, order) -> str:
 
 def _dot_general(site, x, y, contract, batch):
     """The cheapest correct numpy form: `@` for vectors and matrices (transposed views are
-    free), `tensordot` (one BLAS call after reshaping) without batch dims, batched
-    `np.matmul` with one free dim per side, and einsum for everything else."""
+    free), one `@` after reshaping without batch dims, batched `np.matmul` with one free
+    dim per side, and einsum for everything else."""
     (lc, rc), (lb, rb) = contract, batch
     lhs, rhs = site.in_types
     lfree = [i for i in range(lhs.ndim) if i not in lc and i not in lb]
@@ -200,10 +200,36 @@ def _dot_general(site, x, y, contract, batch):
         right = f"{y}.T" if rhs.ndim == 2 and rc[0] == 1 else y
         return f"{left} @ {right}"
     if not lb:
-        return f"np.tensordot({x}, {y}, axes=({tuple_text(lc)}, {tuple_text(rc)}))"
+        return _reshaped_product(site, x, y, lc, rc, lfree, rfree)
     if len(lc) == 1 and len(lfree) == 1 and len(rfree) == 1:
         return f"np.matmul({_moved(x, [*lb, *lfree, *lc])}, {_moved(y, [*rb, *rc, *rfree])})"
     return _einsum(x, y, lhs.ndim, rhs.ndim, lc, rc, lb, rb, lfree, rfree)
+
+
+def _reshaped_product(site, x, y, lc, rc, lfree, rfree) -> str:
+    """A contraction without batch dims as one `@`: each side's free dims and contracted
+    dims moved together and merged (a view when they already are), a side without free
+    dims a vector. This is what `np.tensordot` does, but it calls `np.dot`, which is ~20%
+    slower than `@` on float32 matrices here (and a full contraction becomes a BLAS dot)."""
+    lhs, rhs = site.in_types
+    if not lc:  # nothing contracted: every free dim of x times every free dim of y
+        return f"np.multiply.outer({x}, {y})"
+
+    def size(t, axes) -> str:
+        return site.dim(math.prod((t.shape[i] for i in axes), start=1))
+
+    def merged(name, t, first, second):
+        moved = _moved(name, [*first, *second])
+        if len(first) <= 1 and len(second) <= 1:
+            return moved
+        if first and second:
+            return f"{moved}.reshape({size(t, first)}, {size(t, second)})"
+        return f"{moved}.reshape({size(t, first or second)})"
+
+    product = f"{merged(x, lhs, lfree, lc)} @ {merged(y, rhs, rc, rfree)}"
+    if len(lfree) == 1 and len(rfree) <= 1 or not lfree and len(rfree) == 1:
+        return product  # already the output's shape
+    return f"({product}).reshape({site.shape(site.out.shape) if site.out.shape else '()'})"
 
 
 def _einsum(x, y, lrank, rrank, lc, rc, lb, rb, lfree, rfree):

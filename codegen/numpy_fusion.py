@@ -13,14 +13,18 @@
 from __future__ import annotations
 
 from ddc.ir.core import Graph, Node, Primitive
+from ddc.passes.cse import cse
 from ddc.passes.dce import dce
 from ddc.passes.hoist_broadcasts import hoist_broadcasts
 from ddc.passes.onehot import onehot_to_gather
 from ddc.passes.pick_early import pick_early
-from ddc.passes.simplify import Facts
+from ddc.passes.simplify import Facts, simplify
 from ddc.passes.sum_of_products import sum_of_products
 
-OPTIMIZATIONS = (onehot_to_gather, pick_early, hoist_broadcasts, dce, sum_of_products)
+# The cleanups first: graphs straight from the lowering were never cleaned (a repeated
+# expression is computed twice, `x ** 2` is still a pow), and the passes below match
+# simplified forms.
+OPTIMIZATIONS = (cse, simplify, onehot_to_gather, pick_early, hoist_broadcasts, dce, sum_of_products)
 
 
 def optimize(graph: Graph) -> Graph:

@@ -302,7 +302,9 @@ def test_elementwise_users_broadcast_for_themselves():
     assert_output(sums, g.outputs[1], 4 * bias, SIZES)
     assert_output(negs, g.outputs[2], np.full((4, 3, 2), 1.5), SIZES)
     function = compile(g).source.rsplit("\ndef ", 1)[-1]  # the function, after any row blocks
-    assert function.count("np.broadcast_to(") == 2  # `wide` and `scale` (negated alone)
+    # only the returned `-scale` is materialised (simplify turned it into a broadcast of
+    # the negated scalar, and the sum of `wide` into `bias * n`)
+    assert function.count("np.broadcast_to(") == 1
 
 
 @pytest.mark.parametrize("dtype", [f32, f64])
@@ -367,9 +369,33 @@ def test_dot_general_picks_the_cheapest_form():
         return compile(g).source.splitlines()[-2]
 
     assert "= a0_1 @ a1_2.T  #" in statement((2, 3), (4, 3), ((1,), (1,)), ((), ()))
-    assert "= np.tensordot(" in statement((2, 5, 3), (3, 4), ((2,), (0,)), ((), ()))
+    assert "= (a0_1.reshape(10, 3) @ a1_2).reshape((2, 5, 4))  #" in statement(
+        (2, 5, 3), (3, 4), ((2,), (0,)), ((), ()))
+    assert "= (a0_1.reshape(15) @ a1_2.reshape(15)).reshape(())  #" in statement((5, 3), (5, 3), ((0, 1), (0, 1)), ((), ()))
+    assert "= np.multiply.outer(a0_1, a1_2)  #" in statement((2, 5), (3,), ((), ()), ((), ()))
     assert "= np.matmul(" in statement((6, 2, 3), (6, 3, 4), ((2,), (1,)), ((0,), (0,)))
     assert "optimize=False" in statement((6, 3), (6, 3), ((1,), (1,)), ((0,), (0,)))
+
+
+@pytest.mark.parametrize("lhs, rhs, contract", [
+    ((2, 5, 3), (3, 4), ((2,), (0,))),
+    ((3, 2, 5), (4, 3), ((0,), (1,))),  # contracted dims first / last: moved, then merged
+    ((2, 3, 5), (5, 3, 4), ((1, 2), (1, 0))),  # two contracted dims, in swapped order
+    ((5, 3), (3, 5), ((0, 1), (1, 0))),  # everything contracted: a dot
+    ((2, 3), (3, 4, 2), ((1,), (0,))),
+    ((3,), (3, 4, 2), ((0,), (0,))),  # a vector on the left
+    ((2, 0), (0, 3), ((1,), (0,))),  # an empty contraction is zeros
+    ((2, 5), (3,), ((), ())),  # nothing contracted: an outer product
+])
+def test_dot_general_without_batch_dims_matches_tensordot(lhs, rhs, contract):
+    g = make_graph(lambda b, x, y: b.dot_general(x, y, contract=contract, batch=((), ())),
+                   ir.TensorType(f64, lhs), ir.TensorType(f64, rhs))
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal(lhs), rng.standard_normal(rhs)
+    got = run(g, x, y)
+    want = np.tensordot(x, y, axes=contract)
+    assert isinstance(got, np.ndarray) and got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
 def test_every_primitive_has_a_rule_and_a_row():
