@@ -106,6 +106,7 @@ class _Uses:
     def __init__(self, graph: Graph):
         end = len(graph.nodes)
         self.producer = {n.out.id: n for n in graph.nodes}
+        self.index = {n.out.id: i for i, n in enumerate(graph.nodes)}
         self.first: dict[int, int] = {}
         self.last: dict[int, int] = {}
         for i, n in enumerate(graph.nodes):
@@ -127,12 +128,31 @@ def _region(graph: Graph, uses: _Uses, rows, indices: list[int]) -> Region:
                 seen.add(v.id)
                 inputs.append(v)
     used_after = [graph.nodes[i] for i in indices if uses.last.get(graph.nodes[i].out.id, -1) > stop]
-    # a broadcast of values from outside is a view: made again after the region, not stored
-    recomputed = [n for n in used_after if n.prim.name in BROADCASTS
-                  and not any(v.id in made for v in n.inputs)]
-    outputs = [n.out for n in used_after if n not in recomputed]
+    recomputed, stored = _views_made_again(used_after, made, uses)
+    outputs = [n.out for n in stored]
     # used before the region means views of it may be alive; after, that it is still needed
     donated = [v for v in inputs if sliced(v, rows) and uses.first[v.id] >= start
                and uses.last[v.id] <= stop and v.id in uses.producer
                and uses.producer[v.id].prim.name not in VIEWS | BROADCASTS]
     return Region(rows, indices, inputs, outputs, donated, recomputed)
+
+
+def _views_made_again(used_after: list[Node], made: set[int], uses: _Uses) -> tuple[list[Node], list[Node]]:
+    """Split what the region leaves for later into broadcasts, made again after the region
+    as views (a norm broadcast over a row is stored as the norm, not as a matrix), and
+    the nodes whose values are stored: the rest, and what those broadcasts read from the
+    region. Both in graph order (a broadcast after the one it reads)."""
+    recomputed: dict[int, Node] = {}
+    stored: dict[int, Node] = {}
+    pending = list(used_after)
+    while pending:
+        n = pending.pop()
+        if id(n) in recomputed or id(n) in stored:
+            continue
+        if n.prim.name in BROADCASTS:
+            recomputed[id(n)] = n
+            pending += [uses.producer[v.id] for v in n.inputs if v.id in made]
+        else:
+            stored[id(n)] = n
+    return (sorted(recomputed.values(), key=lambda n: uses.index[n.out.id]),
+            sorted(stored.values(), key=lambda n: uses.index[n.out.id]))

@@ -9,10 +9,12 @@ kept. Patterns are plain functions in `simplify_rules`, composable by name:
 What the AD passes leave behind and this removes: `x*1`, `x+0`, `x-0`, `x/1`,
 `neg(neg(x))`, `x**1`, `x**2` (as `x*x`), converts/reshapes/broadcasts/transposes that change nothing, a transpose
 of a transpose, a reshape of a reshape, and `reduce_sum(broadcast(x))` over exactly the
-broadcast dims (becomes `x * size`). Scalar constant arithmetic is folded.
+broadcast dims (becomes `x * size`). Negations move past divisions, sums and contractions
+to where they cost less (or vanish into a sub). Scalar constant arithmetic is folded.
 """
 from __future__ import annotations
 
+from collections import Counter
 from typing import Callable
 
 import numpy as np
@@ -199,6 +201,77 @@ def _small_powers(b, facts, x, y):
     if _is(facts, y, 0.5):
         return b.sqrt(x)
     return None
+
+
+# -- negation sinks toward smaller values -----------------------------------------------
+#
+# The backward of a division computes both `-ct / y` and `ct / y`; with the negation moved
+# past the division, cse makes them one, and the negation, moved on past a contraction or
+# a sum, is paid on the smaller result, or meets an add and becomes a sub. Negation is
+# exact, so no value changes. Only a negation with no other use moves (else it stays
+# needed and one more is made).
+
+def _negated(facts: Facts, v: Value) -> Value | None:
+    """What `v` negates, when `v` is a negation used only here."""
+    n = facts.node(v)
+    if n is None or n.prim.name != "neg" or not facts.used_once(v):
+        return None
+    return n.inputs[0]
+
+
+@pattern("negation", "div")
+def _neg_over(b, facts, x, y):
+    a = _negated(facts, x)
+    return None if a is None else b.neg(b.div(a, y))
+
+
+@pattern("negation", "mul")
+def _mul_neg(b, facts, x, y):
+    a, c = _negated(facts, x), _negated(facts, y)
+    if a is not None and c is not None:
+        return b.mul(a, c)
+    if a is not None:
+        return b.neg(b.mul(a, y))
+    return None if c is None else b.neg(b.mul(x, c))
+
+
+@pattern("negation", "reduce_sum")
+def _sum_of_neg(b, facts, x, axes):
+    a = _negated(facts, x)
+    return None if a is None else b.neg(b.reduce_sum(a, axes=axes))
+
+
+@pattern("negation", "dot_general")
+def _contract_neg(b, facts, x, y, contract, batch):
+    """A negated operand of a contraction, when the result has no dims the operand lacks."""
+    for v, kept, side in ((x, y, 0), (y, x, 1)):
+        a = _negated(facts, v)
+        if a is None:
+            continue
+        out = [v.shape[i] for i in batch[side]] + [
+            d for t, s in ((x, 0), (y, 1)) for i, d in enumerate(t.shape) if i not in contract[s] + batch[s]]
+        if not Counter(out) <= Counter(v.shape):
+            continue
+        operands = (a, kept) if side == 0 else (kept, a)
+        return b.neg(b.dot_general(*operands, contract=contract, batch=batch))
+    return None
+
+
+@pattern("negation", "add")
+def _add_neg(b, facts, x, y):
+    n = facts.node(y)
+    if n is not None and n.prim.name == "neg":
+        return b.sub(x, n.inputs[0])
+    n = facts.node(x)
+    if n is not None and n.prim.name == "neg":
+        return b.sub(y, n.inputs[0])
+    return None
+
+
+@pattern("negation", "sub")
+def _sub_neg(b, facts, x, y):
+    n = facts.node(y)
+    return b.add(x, n.inputs[0]) if n is not None and n.prim.name == "neg" else None
 
 
 # -- constant folding ----------------------------------------------------------------------

@@ -135,6 +135,28 @@ def test_a_broadcast_used_after_the_region_is_made_again_not_stored():
     np.testing.assert_array_equal(grad_like, np.where(x > 0, gv, 0))
 
 
+def test_a_broadcast_of_a_row_value_is_stored_as_the_row_value():
+    """A row norm broadcast over the row and used after the region (as the normalisation's
+    backward does) is kept as the [n, 1] norm; the broadcast is a view made after."""
+    def build(b, x, g):
+        norm = b.sqrt(b.reshape(b.reduce_sum(b.mul(x, x), axes=(1,)), shape=(x.shape[0], 1)))
+        wide = b.broadcast_in_dim(norm, shape=x.shape, broadcast_dimensions=(0, 1))
+        unit = b.div(x, wide)
+        gram = b.dot_general(unit, unit, contract=((0,), (0,)), batch=((), ()))  # ends the run
+        return gram, b.div(g, wide)
+
+    g = make_graph(build, T("n", 64), T("n", 64))
+    (region,) = regions(g)
+    assert [n.prim.name for n in region.recomputed] == ["broadcast_in_dim"]
+    assert sorted(tuple(v.shape[1:]) for v in region.outputs) == [(1,), (64,)]  # norm, unit
+    rng = np.random.default_rng(6)
+    x, gv = rng.standard_normal((ROWS, 64)), rng.standard_normal((ROWS, 64))
+    gram, scaled = compile(g)(x, gv)
+    norm = np.linalg.norm(x, axis=1, keepdims=True)
+    np.testing.assert_allclose(gram, (x / norm).T @ (x / norm), rtol=1e-12)
+    np.testing.assert_allclose(scaled, gv / norm, rtol=1e-14)
+
+
 def test_row_sums_of_products_join_the_region_so_their_operand_is_donated():
     m = ddc.loads("import metric\n"
                   "def loss(x: f64[n, d], y: f64[n, d], L: f64[k, d]) -> f64:\n"

@@ -30,3 +30,38 @@ def test_cleanups_keep_the_nodes_they_do_not_change():
     g = b.graph([x], [b.reduce_sum(b.mul(e, e), axes=(0,))])
     cleaned = cleanup(g)
     assert all(a is c for a, c in zip(g.nodes, cleaned.nodes)) and len(cleaned.nodes) == len(g.nodes)
+
+
+def _matrix(*shape) -> Value:
+    return Value(TensorType(f32, shape), "m")
+
+
+def test_negation_sinks_past_divisions_products_sums_and_contractions():
+    """`-ct / y` beside `ct / y` (a division's backward) is one division; the negation then
+    goes past the product and the row sum, to the [n] result."""
+    ct, y, u = _matrix("n", 8), _matrix("n", 8), _matrix("n", 8)
+    b = Builder()
+    q = b.div(ct, y)
+    row = b.reduce_sum(b.mul(u, b.div(b.neg(ct), y)), axes=(1,))
+    g = cleanup(b.graph([ct, y, u], [q, row]))
+    assert [n.prim.name for n in g.nodes] == ["div", "mul", "reduce_sum", "neg"]
+    assert g.nodes[-1].out.shape == (g.inputs[0].shape[0],)
+
+
+def test_negation_stays_where_the_contraction_would_be_larger_or_where_it_is_shared():
+    x, y = _matrix("n"), _matrix("m")
+    b = Builder()
+    outer = b.dot_general(b.neg(x), y, contract=((), ()), batch=((), ()))
+    g = cleanup(b.graph([x, y], [outer]))
+    assert [n.prim.name for n in g.nodes] == ["neg", "dot_general"]  # neg on [n], not [n, m]
+    b = Builder()
+    minus = b.neg(x)
+    g = cleanup(b.graph([x], [b.div(minus, x), minus]))
+    assert [n.prim.name for n in g.nodes] == ["neg", "div"]
+
+
+def test_adding_a_negation_is_a_subtraction():
+    x, y = _matrix(4), _matrix(4)
+    b = Builder()
+    g = cleanup(b.graph([x, y], [b.add(b.neg(x), y), b.sub(x, b.neg(y))]))
+    assert [n.prim.name for n in g.nodes] == ["sub", "add"]
