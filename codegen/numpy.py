@@ -73,6 +73,14 @@ class Site:
         return tuple_text(dims)
 
 
+@dataclass(frozen=True)
+class Held:
+    """Values numpy holds smaller than their type says."""
+
+    broadcast: set[int]  # broadcasts left to their users' own broadcasting (`_users_broadcast`)
+    scalar: set[int]  # values held as numpy scalars: 0-d ones, and such broadcasts of them
+
+
 def tuple_text(items) -> str:
     items = [str(x) for x in items]
     return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
@@ -219,6 +227,11 @@ def _reshaped_product(site, x, y, lc, rc, lfree, rfree) -> str:
         return site.dim(math.prod((t.shape[i] for i in axes), start=1))
 
     def merged(name, t, first, second):
+        """`name` as a matrix (first dims, second dims), or a vector if one side is empty;
+        stored the other way round, as the transposed view of that matrix (free for BLAS,
+        where moving the dims would copy)."""
+        if first and second and [*second, *first] == list(range(t.ndim)) and len(first) + len(second) > 2:
+            return f"{name}.reshape({size(t, second)}, {size(t, first)}).T"
         moved = _moved(name, [*first, *second])
         if len(first) <= 1 and len(second) <= 1:
             return moved
@@ -339,6 +352,8 @@ UFUNCS = {
 }
 # The slow ones (numpy computes them one element at a time): split across cores when large.
 PARALLEL = {"exp", "log", "log1p", "tanh", "sin", "cos"}
+# Slow with a scalar operand (a relu's 0): numpy_runtime.with_scalar gives it as an array.
+WITH_SCALAR = {"max", "min", "fmax", "fmin"}
 
 
 # -- the function --------------------------------------------------------------------------
@@ -369,11 +384,15 @@ def _in_place(node: Node, args: list[str], target: str, threads: bool = True) ->
     return _ufunc_call(node, args, f", out={target}", threads)
 
 
+def _small(node: Node, limit: int = numpy_runtime.SCALAR_MIN_SIZE) -> bool:
+    """The node's output is known to have fewer than `limit` elements."""
+    size = node.out.type.size()
+    return isinstance(size, int) and size < limit
+
+
 def _ufunc_call(node: Node, args: list[str], out: str = "", threads: bool = True) -> str:
     name = node.prim.name
-    size = node.out.type.size()
-    if (threads and name in PARALLEL
-            and not (isinstance(size, int) and size < numpy_runtime.PARALLEL_MIN_SIZE)):
+    if threads and name in PARALLEL and not _small(node, numpy_runtime.PARALLEL_MIN_SIZE):
         return f"parallel({UFUNCS[name]}, {', '.join(args)}{out})"
     return f"{UFUNCS[name]}({', '.join(args)}{out})"
 
@@ -390,16 +409,19 @@ def _writable_inputs(node: Node) -> list:
     return []
 
 
-def _statement(node: Node, names: dict[int, str], dims: DimBinder, implicit: set[int],
+def _statement(node: Node, names: dict[int, str], dims: DimBinder, held: Held,
                target: str | None = None, rows: str | None = None) -> str:
     """One node's line; `rows` inside a row block (no threads there: blocks have them)."""
     rule = numpy_rules.get(node.prim.name) or fused_rules.get(node.prim.name)
     if rule is None:
         raise IRError(f"the numpy backend has no rule for {node.prim.name}")
-    site = Site(tuple(v.type for v in node.inputs), node.out.type, dims, node.out.id in implicit, rows)
+    site = Site(tuple(v.type for v in node.inputs), node.out.type, dims, node.out.id in held.broadcast, rows)
     args = [names[v.id] for v in node.inputs]
     threads = rows is None
-    if target is not None:
+    if node.prim.name in WITH_SCALAR and sum(v.id in held.scalar for v in node.inputs) == 1 and not _small(node):
+        out = "" if target is None else f", out={target}"
+        expr = f"with_scalar({UFUNCS[node.prim.name]}, {', '.join(args)}{out})"
+    elif target is not None:
         expr = _in_place(node, args, target, threads)
     elif node.prim.name in PARALLEL:
         expr = _ufunc_call(node, args, threads=threads)
@@ -429,7 +451,7 @@ def _return(graph: Graph, names: dict[int, str], bases: dict[int, object]) -> st
 
 
 def _region_lines(graph: Graph, region: Region, names: dict[int, str], mint: Minter,
-                  dims: DimBinder, implicit: set[int], blocks: list[str]) -> list[str]:
+                  dims: DimBinder, held: Held, blocks: list[str]) -> list[str]:
     """A row region as a block function over `[lo, hi)` rows (appended to `blocks`, defined
     beside the function), and the lines that run it.
 
@@ -461,7 +483,7 @@ def _region_lines(graph: Graph, region: Region, names: dict[int, str], mint: Min
     for k, node in enumerate(nodes):
         local[node.out.id] = mint(node.out.name)
         target = plan.overwrite.get(k)
-        inner.append(_statement(node, local, dims, implicit, target and local[target.id], rows))
+        inner.append(_statement(node, local, dims, held, target and local[target.id], rows))
         if k in plan.dying:
             inner.append("del " + ", ".join(local[v.id] for v in plan.dying[k]))
     inner += [f"{names[v.id]}[{lo}:{hi}] = {local[v.id]}" for v in region.outputs if v.id not in in_place]
@@ -495,23 +517,27 @@ def function_source(graph: Graph, name: str | None = None) -> str:
     blocks: list[str] = []  # the row blocks' functions, defined before this one
     sliced_inputs = {v.id for r in regions.values() for v in r.inputs if sliced(v, r.rows)}
     implicit = _users_broadcast(graph) - sliced_inputs
+    scalars = {v.id for v in graph.inputs if v.ndim == 0} | {
+        n.out.id for n in graph.nodes
+        if n.out.ndim == 0 or n.out.id in implicit and n.inputs[0].ndim == 0}
+    held = Held(implicit, scalars)
     inside = {i for r in regions.values() for i in r.nodes}
     inside_ids = {id(graph.nodes[i]) for i in inside}
     plan = plan_buffers(graph, lambda n: [] if id(n) in inside_ids else _writable_inputs(n))
     dying = plan.dying
     for i, node in enumerate(graph.nodes):
         if i in regions:
-            body += _region_lines(graph, regions[i], names, mint, dims, implicit, blocks)
+            body += _region_lines(graph, regions[i], names, mint, dims, held, blocks)
             for v in regions[i].outputs:
                 bases[v.id] = v.id
             for n in regions[i].recomputed:
                 names[n.out.id] = mint(n.out.name)
-                body.append(_statement(n, names, dims, implicit))
+                body.append(_statement(n, names, dims, held))
                 bases[n.out.id] = "broadcast"
         elif i not in inside:
             names[node.out.id] = mint(node.out.name)
             target = plan.overwrite.get(i)
-            body.append(_statement(node, names, dims, implicit, target and names[target.id]))
+            body.append(_statement(node, names, dims, held, target and names[target.id]))
             if node.prim.name in VIEWS:
                 bases[node.out.id] = bases[node.inputs[0].id]
             else:

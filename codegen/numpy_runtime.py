@@ -83,29 +83,41 @@ BLOCK_SIZE = 1 << 16  # elements per block of the blockwise helpers: cache-sized
 def select(pred, on_true, on_false, out=None):
     """`np.where(pred, on_true, on_false)`, for floats by bit masks: numpy's `where` decides
     element by element and runs several times slower. Exact, NaNs and signed zeros included:
-    each result element is one operand's bits. Runs in row blocks, so the integer mask is a
-    small temporary that stays in cache."""
+    each result element is one operand's bits. Large arrays go in row blocks, so the integer
+    mask is a small temporary that stays in cache."""
     dtype = np.result_type(on_true, on_false)
     if dtype.kind != "f" or np.ndim(pred) == 0:
         return np.where(pred, on_true, on_false)
-    bits = np.dtype(f"i{dtype.itemsize}")
-    p, t, f = np.broadcast_arrays(pred, np.asarray(on_true, dtype), np.asarray(on_false, dtype))
+    if pred.size <= BLOCK_SIZE:  # one block: no slicing, so numpy broadcasts the operands
+        return _select_bits(pred, on_true, on_false, dtype, out)
+    shape = np.broadcast_shapes(np.shape(pred), np.shape(on_true), np.shape(on_false))
     if out is None:
-        out = np.empty(p.shape, dtype)
-    t, f, result = t.view(bits), f.view(bits), out.view(bits)
-    false_is_zero = np.ndim(on_false) == 0 and np.asarray(on_false, dtype).view(bits) == 0
-    true_is_zero = np.ndim(on_true) == 0 and np.asarray(on_true, dtype).view(bits) == 0
+        out = np.empty(shape, dtype)
+    # scalars stay scalars (a zero one picks the cheaper mask); arrays are sliced by rows
+    p, t, f = (x if np.ndim(x) == 0 else np.broadcast_to(x, shape) for x in (pred, on_true, on_false))
     rows = max(1, BLOCK_SIZE // max(1, out.size // max(1, out.shape[0])))
     for lo in range(0, out.shape[0], rows):
         b = slice(lo, lo + rows)
-        if false_is_zero:  # `where(p, x, 0)`, as relu: x's bits where p, else +0.0
-            np.bitwise_and(t[b], np.negative(p[b], dtype=bits), out=result[b])
-        elif true_is_zero:
-            np.bitwise_and(f[b], np.subtract(p[b], 1, dtype=bits), out=result[b])
-        else:
-            mixed = np.bitwise_and(np.bitwise_xor(t[b], f[b]), np.negative(p[b], dtype=bits))
-            np.bitwise_xor(f[b], mixed, out=result[b])
+        _select_bits(p[b], t if np.ndim(t) == 0 else t[b], f if np.ndim(f) == 0 else f[b], dtype, out[b])
     return out
+
+
+_SAME_SIZE_INT = {2: np.dtype("int16"), 4: i32, 8: i64}
+
+
+def _select_bits(pred, on_true, on_false, dtype, out):
+    bits = _SAME_SIZE_INT[dtype.itemsize]
+    t = on_true if type(on_true) is np.ndarray and on_true.dtype == dtype else np.asarray(on_true, dtype)
+    f = on_false if type(on_false) is np.ndarray and on_false.dtype == dtype else np.asarray(on_false, dtype)
+    result = None if out is None else out.view(bits)
+    if f.ndim == 0 and f.view(bits) == 0:  # `where(p, x, 0)`, as relu: x's bits where p, else +0.0
+        r = np.bitwise_and(t.view(bits), np.negative(pred, dtype=bits), out=result)
+    elif t.ndim == 0 and t.view(bits) == 0:
+        r = np.bitwise_and(f.view(bits), np.subtract(pred, 1, dtype=bits), out=result)
+    else:
+        t, f = t.view(bits), f.view(bits)
+        r = np.bitwise_xor(f, np.bitwise_and(np.bitwise_xor(t, f), np.negative(pred, dtype=bits)), out=result)
+    return r.view(dtype) if out is None else out
 
 
 def int_div(x, y):
@@ -156,6 +168,48 @@ def scatter_add_into(out, updates, idx, axis, batch_dims):
     index, order = batched_index(idx, axis, batch_dims, axis - batch_dims)
     order = order + tuple(range(len(order), updates.ndim))
     np.add.at(np.moveaxis(out, axis, batch_dims), index, np.transpose(updates, np.argsort(order)))
+    return out
+
+
+# -- max and min against a scalar ---------------------------------------------------------
+
+# numpy's maximum/minimum/fmax/fmin loops have no vector path for a scalar operand: a relu
+# as np.maximum(x, 0) runs ~5x slower than np.maximum(x, zeros) (numpy 2.4, AVX2). So the
+# scalar goes in as a cached array of its value, a chunk at a time.
+SCALAR_CHUNK = 1 << 16
+SCALAR_MIN_SIZE = 1 << 12  # below this, the plain call is as fast
+_filled = {}
+
+
+def with_scalar(ufunc, x, y, out=None):
+    """`ufunc(x, y, out=out)`, where one of x and y is a scalar of the other's dtype."""
+    if type(x) is np.ndarray and type(y) is not np.ndarray:
+        array, scalar = x, y
+    elif type(y) is np.ndarray and type(x) is not np.ndarray:
+        array, scalar = y, x
+    else:
+        return ufunc(x, y, out=out)
+    size = array.size
+    if size < SCALAR_MIN_SIZE or scalar != scalar:  # nan: no cache entry would ever match
+        return ufunc(x, y, out=out)
+    key = (array.dtype.char, scalar)
+    filled = _filled.get(key)
+    if filled is None:
+        if len(_filled) >= 16:
+            _filled.clear()
+        filled = _filled[key] = np.full(SCALAR_CHUNK, scalar, array.dtype)
+    if size <= SCALAR_CHUNK:  # a row block's worth: one call
+        const = filled[:size].reshape(array.shape)
+        return ufunc(array, const, out=out) if array is x else ufunc(const, array, out=out)
+    if not array.flags.c_contiguous or out is not None and not out.flags.c_contiguous:
+        return ufunc(x, y, out=out)
+    if out is None:
+        out = np.empty(array.shape, array.dtype)
+    flat, dest = array.reshape(-1), out.reshape(-1)
+    for lo in range(0, size, SCALAR_CHUNK):
+        part = flat[lo:lo + SCALAR_CHUNK]
+        pair = (part, filled[:part.size]) if array is x else (filled[:part.size], part)
+        ufunc(*pair, out=dest[lo:lo + SCALAR_CHUNK])
     return out
 
 

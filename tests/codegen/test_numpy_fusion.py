@@ -116,3 +116,38 @@ def test_a_relu_select_is_one_fmax_with_the_select_s_values():
     assert not any(" > " in line for line in lines)  # the compare is gone
     x = np.array([-1.0, 0.0, 0.5, np.nan, -np.inf])
     np.testing.assert_array_equal(compile(g)(x), np.where(np.exp(x) > 1, np.exp(x), 1.0))
+
+
+def test_a_relu_of_unknown_size_takes_its_scalar_as_an_array():
+    """numpy's max loops have no vector path for a scalar operand; `with_scalar` gives the
+    scalar as a cached array, same values (nan included) in either operand order."""
+    def build(b, x):
+        zero = b.full(0.0, x.type)
+        return b.select(b.compare(x, zero, direction="gt"), x, zero), b.min(zero, b.neg(x))
+
+    g = make_graph(build, T(f32, "n", 3))
+    source = compile(g).source
+    assert "with_scalar(np.fmax, " in source and "with_scalar(np.minimum, " in source
+    rng = np.random.default_rng(1)
+    for rows in (5, 40_000):  # below SCALAR_MIN_SIZE, one chunk, several chunks
+        x = rng.standard_normal((rows, 3)).astype(np.float32)
+        x[0] = [np.nan, -0.0, np.inf]
+        relu, low = compile(g)(x)
+        np.testing.assert_array_equal(relu, np.where(x > 0, x, np.float32(0)))
+        np.testing.assert_array_equal(low, np.minimum(np.float32(0), -x))
+
+
+def test_with_scalar_matches_the_ufunc_on_any_layout():
+    rng = np.random.default_rng(2)
+    big = rng.standard_normal(7 * (numpy_runtime.SCALAR_CHUNK // 2 + 1))
+    cases = [(big, np.float64(0.25)), (np.float64(0.25), big), (big[::2], np.float64(0.0)),
+             (big.reshape(-1, 7)[:, 1:], np.float64(-1.0)), (big, np.float64(np.nan)),
+             (big[:100], np.float64(1.0)), (np.float64(1.0), np.float64(2.0))]
+    for ufunc in (np.maximum, np.fmin):
+        for x, y in cases:
+            want = ufunc(x, y)
+            np.testing.assert_array_equal(numpy_runtime.with_scalar(ufunc, x, y), want)
+            if np.ndim(want):
+                out = np.empty_like(want)
+                assert numpy_runtime.with_scalar(ufunc, x, y, out=out) is out
+                np.testing.assert_array_equal(out, want)

@@ -373,6 +373,9 @@ def test_dot_general_picks_the_cheapest_form():
         (2, 5, 3), (3, 4), ((2,), (0,)), ((), ()))
     assert "= (a0_1.reshape(15) @ a1_2.reshape(15)).reshape(())  #" in statement((5, 3), (5, 3), ((0, 1), (0, 1)), ((), ()))
     assert "= np.multiply.outer(a0_1, a1_2)  #" in statement((2, 5), (3,), ((), ()), ((), ()))
+    # contracted dims leading: the transposed view of the merged matrix, not a copy
+    assert "= a0_1.reshape(10, 3).T @ a1_2.reshape(10, 4)  #" in statement(
+        (2, 5, 3), (2, 5, 4), ((0, 1), (0, 1)), ((), ()))
     assert "= np.matmul(" in statement((6, 2, 3), (6, 3, 4), ((2,), (1,)), ((0,), (0,)))
     assert "optimize=False" in statement((6, 3), (6, 3), ((1,), (1,)), ((0,), (0,)))
 
@@ -381,6 +384,8 @@ def test_dot_general_picks_the_cheapest_form():
     ((2, 5, 3), (3, 4), ((2,), (0,))),
     ((3, 2, 5), (4, 3), ((0,), (1,))),  # contracted dims first / last: moved, then merged
     ((2, 3, 5), (5, 3, 4), ((1, 2), (1, 0))),  # two contracted dims, in swapped order
+    ((2, 5, 3), (2, 5, 4), ((0, 1), (0, 1))),  # contracted first: a transposed view
+    ((2, 5, 3), (4, 5, 2), ((0, 1), (2, 1))),  # ... and on the right, last, reversed
     ((5, 3), (3, 5), ((0, 1), (1, 0))),  # everything contracted: a dot
     ((2, 3), (3, 4, 2), ((1,), (0,))),
     ((3,), (3, 4, 2), ((0,), (0,))),  # a vector on the left
