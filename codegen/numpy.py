@@ -521,8 +521,10 @@ def function_source(graph: Graph, name: str | None = None) -> str:
         n.out.id for n in graph.nodes
         if n.out.ndim == 0 or n.out.id in implicit and n.inputs[0].ndim == 0}
     held = Held(implicit, scalars)
-    inside = {i for r in regions.values() for i in r.nodes}
-    inside_ids = {id(graph.nodes[i]) for i in inside}
+    inside_ids = {id(graph.nodes[i]) for r in regions.values() for i in r.nodes}
+    # what a region makes, and the broadcasts it leaves to be made after it
+    handled = inside_ids | {id(n) for r in regions.values() for n in r.recomputed}
+    inside = {i for i, n in enumerate(graph.nodes) if id(n) in handled}
     plan = plan_buffers(graph, lambda n: [] if id(n) in inside_ids else _writable_inputs(n))
     dying = plan.dying
     for i, node in enumerate(graph.nodes):

@@ -121,15 +121,18 @@ class _Uses:
 def _region(graph: Graph, uses: _Uses, rows, indices: list[int]) -> Region:
     start, stop = indices[0], indices[-1]
     made = {graph.nodes[i].out.id for i in indices}
+    used_after = [graph.nodes[i] for i in indices if uses.last.get(graph.nodes[i].out.id, -1) > stop]
+    recomputed, stored = _views_made_again(used_after, made, uses)
+    outputs = [n.out for n in stored]
+    # a broadcast only used after the region is made there alone, not in every block
+    only_after = {n.out.id for n in recomputed if uses.first[n.out.id] > stop}
+    indices = [i for i in indices if graph.nodes[i].out.id not in only_after]
     inputs, seen = [], set()
     for i in indices:
         for v in graph.nodes[i].inputs:
             if v.id not in made and v.id not in seen:
                 seen.add(v.id)
                 inputs.append(v)
-    used_after = [graph.nodes[i] for i in indices if uses.last.get(graph.nodes[i].out.id, -1) > stop]
-    recomputed, stored = _views_made_again(used_after, made, uses)
-    outputs = [n.out for n in stored]
     # used before the region means views of it may be alive; after, that it is still needed
     donated = [v for v in inputs if sliced(v, rows) and uses.first[v.id] >= start
                and uses.last[v.id] <= stop and v.id in uses.producer

@@ -28,11 +28,14 @@ PYTHON_KINDS = {"b": "b", "i": "if", "f": "f"}
 def check_array(value, dtype, ndim, who, declared):
     """Turn `value` into an array of `dtype` and rank `ndim`, or say what is wrong with it.
 
-    Python numbers and lists take the declared dtype when their kind fits (an int literal
-    for a float parameter is fine); arrays must already have it, as a silent cast to
-    another float dtype would change the numbers.
+    Numbers (Python's, and numpy scalars such as np.float64(0.1), which is a Python float)
+    and lists take the declared dtype when their kind fits (an int for a float parameter is
+    fine), as a literal in the source would; arrays must already have it, as a silent cast
+    to another float dtype would change the numbers.
     """
-    if isinstance(value, (bool, int, float, list, tuple)) and not isinstance(value, np.generic):
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (bool, int, float, list, tuple)):
         array = python_array(value, dtype, who, declared)
     else:
         array = np.asarray(value)

@@ -53,14 +53,17 @@ def to_tensor(value, dtype, ndim, who, declared):
     Tensors are used in place (moved only when on another device, copied only when not
     contiguous); numpy arrays are copied to the device. Both must already have the dtype,
     as a silent cast to another float dtype would change the numbers. Python numbers and
-    lists take the declared dtype when their kind fits (an int for a float parameter).
+    lists (numpy scalars too) take the declared dtype when their kind fits (an int for a
+    float parameter).
     """
+    if type(value).__module__ == "numpy" and type(value).__name__ != "ndarray":  # a scalar
+        value = value.item()  # (numpy itself is not needed here, so not imported)
     if isinstance(value, torch.Tensor):
         tensor = value
         if tensor.dtype != dtype:
             raise ArgumentError(f"{who} expects {declared}, got a {tensor.dtype} tensor; "
                                 f"cast it first, e.g. x.to({dtype})")
-    elif hasattr(value, "__array__"):  # numpy arrays and scalars
+    elif hasattr(value, "__array__"):  # numpy arrays
         tensor = readable(value, who, declared)
         if tensor.dtype != dtype:
             name = str(dtype).removeprefix("torch.")

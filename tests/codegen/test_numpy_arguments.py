@@ -51,11 +51,18 @@ def test_int_array_for_a_float_parameter_is_an_error(mlp):
         mlp(x, W1, np.ones(3, np.int64))
 
 
-def test_numpy_scalars_keep_their_dtype():
+def test_numpy_scalars_are_numbers_and_0d_arrays_are_arrays():
+    """np.float64(1.5) is a Python float, so it goes where 1.5 goes; a 0-d array keeps its
+    dtype like any array."""
     g = make_graph(lambda b, s: b.neg(s), T(f32), names=["s"])
-    with pytest.raises(ArgumentError, match="parameter s expects f32, got a float64"):
-        compile(g)(np.float64(1.0))
-    assert compile(g)(np.float32(1.5)) == -1.5
+    for s in (np.float64(1.5), np.float32(1.5), np.int64(1), 1.5):
+        out = compile(g)(s)
+        assert out.dtype == np.float32 and out == -float(s)
+    with pytest.raises(ArgumentError, match="parameter s expects f32, got a float64 array"):
+        compile(g)(np.array(1.0))
+    ints = make_graph(lambda b, s: b.neg(s), T(i32), names=["s"])
+    with pytest.raises(ArgumentError, match="parameter s expects i32, got Python values of dtype float64"):
+        compile(ints)(np.float64(1.0))
 
 
 def test_wrong_rank(mlp):

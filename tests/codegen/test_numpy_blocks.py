@@ -135,6 +135,27 @@ def test_a_broadcast_used_after_the_region_is_made_again_not_stored():
     np.testing.assert_array_equal(grad_like, np.where(x > 0, gv, 0))
 
 
+def test_a_broadcast_only_used_after_the_region_is_made_once_after_it():
+    def build(b, x, s):
+        e = b.exp(x)
+        half = b.broadcast_in_dim(s, shape=x.shape, broadcast_dimensions=())  # in the run
+        pooled = b.reduce_sum(b.mul(e, e), axes=(1,))
+        later = b.dot_general(pooled, pooled, contract=((0,), (0,)), batch=((), ()))  # ends the run
+        return later, b.mul(half, b.neg(x))
+
+    g = make_graph(build, T("n", 64), T())
+    (region,) = regions(g)
+    assert [n.prim.name for n in region.recomputed] == ["broadcast_in_dim"]
+    block, function = compile(g).source.split("\ndef f_0(", 1)
+    assert "a1_2" not in block and function.count("broadcast by its users") == 1
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((ROWS, 64))
+    later, scaled = compile(g)(x, 0.5)
+    pooled = (np.exp(x) ** 2).sum(1)
+    np.testing.assert_allclose(later, pooled @ pooled, rtol=1e-12)
+    np.testing.assert_allclose(scaled, -0.5 * x, rtol=1e-15)
+
+
 def test_a_broadcast_of_a_row_value_is_stored_as_the_row_value():
     """A row norm broadcast over the row and used after the region (as the normalisation's
     backward does) is kept as the [n, 1] norm; the broadcast is a view made after."""

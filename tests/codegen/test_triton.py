@@ -304,6 +304,16 @@ def test_bad_arguments_say_what_is_wrong(args, message):
     assert message in str(e.value)
 
 
+def test_numpy_scalars_are_numbers():
+    f = triton_backend.compile(make_graph(
+        lambda b, x, s: b.mul(x, b.broadcast_in_dim(s, shape=x.shape, broadcast_dimensions=())),
+        T("n"), T(), names=["x", "s"]))
+    out = f(np.ones(2), np.float32(1.5))
+    assert out.dtype == torch.float64 and out.tolist() == [1.5, 1.5]
+    with pytest.raises(ArgumentError, match="parameter s expects f64, got a float32 array"):
+        f(np.ones(2), np.array(1.5, np.float32))
+
+
 def test_outputs_are_fresh_tensors():
     g = make_graph(lambda b, x: (x, b.neg(x), x), T(2))
     x = torch.tensor([1.0, 2.0], dtype=torch.float64)
