@@ -1,6 +1,6 @@
 """The CPU benchmark: ddc's numpy backend against hand-written numpy, JAX and PyTorch.
 
-    python benchmarks/cpu.py [--quick] [--only NAME ...] [--no-memory] [--no-scaling]
+    python benchmarks/cpu.py [--only NAME ...] [--no-memory] [--no-scaling] [--no-ceilings]
 
 One process, every library held to one thread count (`threads.py`, imported first). For
 each workload (`workloads.py`) it checks every library's loss and gradient against ddc's,
@@ -10,7 +10,8 @@ them alike), times compiling (ddc: source text to callable gradient; JAX: its fi
 measures the peak memory of one gradient call per library in fresh processes
 (`memory.py`), and times compiling chains of ~200 and ~20,000 nodes (`scaling.py`).
 Where ddc is not the fastest, the statements of its generated code are timed
-(`hotspots.py`). The results, and which targets they meet, go to `benchmarks/RESULTS.md`.
+(`hotspots.py`), and under them, each kind of numpy call it makes is timed in every library
+(`ceilings.py`). The results, and which targets they meet, go to `benchmarks/RESULTS.md`.
 """
 from __future__ import annotations
 
@@ -29,10 +30,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from runners import LIBRARIES, Runner, prepare  # noqa: E402
+from ceilings import report as ceiling_table  # noqa: E402
+from ceilings import floor  # noqa: E402
+from timing import time_interleaved  # noqa: E402
 from workloads import WORKLOADS, Workload  # noqa: E402
 
 PEERS = ("numpy", "jax", "torch")
-ROUND_BUDGET_S = 10.0  # per workload and kind of call, all libraries together
 
 
 def check(workload: Workload, runners: dict[str, Runner]) -> None:
@@ -48,30 +51,6 @@ def check(workload: Workload, runners: dict[str, Runner]) -> None:
             if g.shape != ref.shape or err > 1e-3:
                 raise AssertionError(f"{workload.name}: {lib} gradient {k} differs from ddc's "
                                      f"(relative error {err:.2g})")
-
-
-def time_interleaved(calls: dict[str, callable], warmup: int = 2) -> dict[str, float]:
-    """Median milliseconds per call; rounds call every library once, in turn, the order
-    rotating from round to round: a library's worker threads can keep spinning after its
-    call (OpenMP's do, for milliseconds), which slows whichever library runs next."""
-    for call in calls.values():
-        for _ in range(warmup):
-            call()
-    probe = {}
-    for lib, call in calls.items():
-        start = time.perf_counter()
-        call()
-        probe[lib] = time.perf_counter() - start
-    rounds = int(min(60, max(8, ROUND_BUDGET_S / sum(probe.values()))))
-    rounds = -(-rounds // len(calls)) * len(calls)  # every library in every place as often
-    samples: dict[str, list[float]] = {lib: [] for lib in calls}
-    order = list(calls.items())
-    for r in range(rounds):
-        for lib, call in order[r % len(order):] + order[:r % len(order)]:
-            start = time.perf_counter()
-            call()
-            samples[lib].append((time.perf_counter() - start) * 1e3)
-    return {lib: statistics.median(s) for lib, s in samples.items()}
 
 
 def run_workload(workload: Workload, libraries, memory: bool) -> dict:
@@ -159,7 +138,7 @@ def machine_lines() -> list[str]:
 
 
 def report(results: dict, compile_ms: dict, parser_ms: float, scaling: list[dict] | None,
-           load: tuple) -> str:
+           load: tuple, ceilings: dict | None = None) -> str:
     libs = [lib for lib in LIBRARIES if any(lib in r["grad"] for r in results.values())]
     peers = [lib for lib in libs if lib != "ddc"]
     out = ["# CPU benchmark results", "",
@@ -215,7 +194,7 @@ def report(results: dict, compile_ms: dict, parser_ms: float, scaling: list[dict
                        f"{s['us_per_node']:.0f} |")
         ratio = scaling[-1]["us_per_node"] / scaling[0]["us_per_node"]
         out += ["", f"Time per node, largest over smallest: {ratio:.2f}x.", ""]
-    out += targets(results, compile_ms, scaling)
+    out += targets(results, compile_ms, scaling, ceilings)
     spots = {name: r["hotspots"] for name, r in results.items() if r.get("hotspots")}
     if spots:
         out += ["## Where ddc's time goes where it is not the fastest", "",
@@ -226,6 +205,8 @@ def report(results: dict, compile_ms: dict, parser_ms: float, scaling: list[dict
             for kind, rows in kinds.items():
                 out.append(f"- {name}, {kind}: " + "; ".join(f"{ms:.1f} `{text[:70]}`" for ms, text in rows))
         out.append("")
+    if ceilings:
+        out += ceiling_table(ceilings)
     if any("memory" in r for r in results.values()):
         out += ["## Peak memory of one gradient call (MiB)", "",
                 "Each library in a fresh process (`memory.py`): the rise of the peak resident set "
@@ -245,7 +226,7 @@ def report(results: dict, compile_ms: dict, parser_ms: float, scaling: list[dict
     return "\n".join(out)
 
 
-def targets(results: dict, compile_ms: dict, scaling: list[dict] | None) -> list[str]:
+def targets(results: dict, compile_ms: dict, scaling: list[dict] | None, ceilings: dict | None = None) -> list[str]:
     """The brief's targets, each met or not, from this run's numbers."""
     def fastest(r, kind):
         return min(t for lib, t in r[kind].items() if lib != "ddc")
@@ -258,6 +239,8 @@ def targets(results: dict, compile_ms: dict, scaling: list[dict] | None) -> list
         misses = [f"{n} {r[kind]['ddc'] / fastest(r, kind):.2f}x" for n, r in results.items()
                   if r[kind]["ddc"] > fastest(r, kind)]
         out.append(f"- {label}: ddc <= 1.0x the fastest peer on every workload: {verdict(misses)}")
+        if misses and ceilings:
+            out.append(f"  - where the time goes: the statements below; under them, {floor(ceilings)}")
     misses = [f"{n} {r['grad']['ddc'] / r['forward']['ddc']:.2f}x" for n, r in results.items()
               if r["grad"]["ddc"] > 3 * r["forward"]["ddc"]]
     out.append(f"- Gradient cost <= 3x forward cost: {verdict(misses)}")
@@ -286,6 +269,7 @@ def main(argv=None) -> None:
     parser.add_argument("--libraries", nargs="*", default=list(LIBRARIES))
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--no-scaling", action="store_true")
+    parser.add_argument("--no-ceilings", action="store_true")
     parser.add_argument("--output", default=str(HERE / "RESULTS.md"))
     args = parser.parse_args(argv)
     if "ddc" not in args.libraries:
@@ -310,7 +294,12 @@ def main(argv=None) -> None:
         from scaling import compile_time
 
         scaling = [compile_time(k) for k in (50, 5000)]
-    text = report(results, compile_ms, parser_ms, scaling, (load_start, threads.os.getloadavg()[0]))
+    ceilings = None
+    if not args.no_ceilings:
+        from ceilings import measure
+
+        ceilings = measure()
+    text = report(results, compile_ms, parser_ms, scaling, (load_start, threads.os.getloadavg()[0]), ceilings)
     Path(args.output).write_text(text + "\n")
     print(text)
 

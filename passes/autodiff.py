@@ -92,6 +92,17 @@ def _name_grads(grads: list[Value], inputs: list[Value], argnums: Sequence[int])
 @traced("value_and_grad")
 def value_and_grad(graph: Graph, argnums: int | Sequence[int] = 0) -> Graph:
     """Inputs as `graph`; outputs: the value, then one gradient per argnum."""
+    return _with_gradients(graph, argnums, f"value_and_grad_{graph.name}", keep_value=True)
+
+
+@traced("grad")
+def grad(graph: Graph, argnums: int | Sequence[int] = 0) -> Graph:
+    """Inputs as `graph`; outputs: one gradient per argnum."""
+    return _with_gradients(graph, argnums, f"grad_{graph.name}", keep_value=False)
+
+
+def _with_gradients(graph: Graph, argnums, name: str, keep_value: bool) -> Graph:
+    """The vjp with a cotangent of 1, inlined into one graph and cleaned up once."""
     _scalar_output(graph, "grad")
     nums = normalize_argnums(graph, argnums)
     v = vjp(graph, wrt_mask(graph, nums))
@@ -100,14 +111,7 @@ def value_and_grad(graph: Graph, argnums: int | Sequence[int] = 0) -> Graph:
     value, *residuals = inline(b, v.primal, inputs)
     grads = inline(b, v.backward, residuals + [b.full(1.0, value.type)])
     _name_grads(grads, inputs, nums)
-    return cleanup(b.graph(inputs, [value] + grads, f"value_and_grad_{graph.name}"))
-
-
-@traced("grad")
-def grad(graph: Graph, argnums: int | Sequence[int] = 0) -> Graph:
-    """Inputs as `graph`; outputs: one gradient per argnum."""
-    g = value_and_grad(graph, argnums)
-    return cleanup(Graph(g.inputs, g.nodes, g.outputs[1:], f"grad_{graph.name}"))
+    return cleanup(b.graph(inputs, [value] * keep_value + grads, name))
 
 
 # -- Jacobians by vmap ---------------------------------------------------------------------

@@ -55,8 +55,8 @@ class Facts:
                 self.uses[v.id] = self.uses.get(v.id, 0) + 1
 
     def used_once(self, v: Value) -> bool:
-        """`v` is a value of the input graph with exactly one use (values made by the
-        rewrite are not counted, so they never are)."""
+        """`v` has exactly one use: a value of the input graph, or one a pattern returned in
+        place of one (other values made by the rewrite are not counted, so never are)."""
         return self.uses.get(v.id) == 1
 
     def node(self, v: Value) -> Node | None:
@@ -331,6 +331,10 @@ def rewrite(graph: Graph, rules: dict[str, list[tuple[str, Pattern]]], only: set
                     break
         if replacement is not None and replacement.type == node.out.type:
             env[node.out.id] = replacement
+            if replacement.id in facts.producer and replacement.id not in facts.uses:
+                # a value made here takes over the node's uses, so patterns further on can
+                # see it used once, and chains (a negation moving on) finish in one pass
+                facts.uses[replacement.id] = facts.uses.get(node.out.id, 0)
             continue
         fresh = node.with_inputs(inputs)
         b.nodes.append(fresh)

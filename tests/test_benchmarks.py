@@ -32,3 +32,20 @@ def test_ddc_matches_the_hand_written_numpy(workload):
     for got, want in zip(grads, workload.numpy_grad(*inputs), strict=True):
         assert got.shape == want.shape and got.dtype == np.float32
         np.testing.assert_allclose(got, want, rtol=2e-4, atol=2e-6 * np.abs(want).max())
+
+
+def test_the_ceiling_calls_compute_the_same_numbers_in_every_library():
+    """What `ceilings.py` times is the same computation in each library (jax if installed)."""
+    from ceilings import elementwise_calls, product_calls
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((300, 50), dtype=np.float32)
+    y = np.abs(rng.standard_normal((300, 50), dtype=np.float32)) + np.float32(0.5)
+    for op, calls in elementwise_calls(x, y).items():
+        want = calls["numpy"]()
+        assert {"numpy", "ddc", "torch"} <= set(calls)
+        for lib, call in calls.items():
+            np.testing.assert_allclose(np.asarray(call()), want, rtol=2e-6, atol=1e-7, err_msg=f"{op} {lib}")
+    calls = product_calls(20, 7, 9, rng)
+    for lib, call in calls.items():
+        np.testing.assert_allclose(np.asarray(call()), calls["numpy"](), rtol=1e-5, err_msg=lib)
