@@ -62,6 +62,9 @@ def run_workload(workload: Workload, libraries, memory: bool) -> dict:
         "grad": time_interleaved({lib: r.grad for lib, r in runners.items()}),
         "compile": {lib: runners[lib].first_grad_ms for lib in ("ddc", "jax") if lib in runners},
     }
+    small = workload.make_inputs(np.random.default_rng(0), **workload.small)
+    result["small_grad"] = time_interleaved({lib: prepare(workload, lib, small).grad for lib in libraries},
+                                            budget_s=1.0)
     result["hotspots"] = {}
     for k, kind in enumerate(("forward", "grad")):
         if result[kind]["ddc"] > min(t for lib, t in result[kind].items() if lib != "ddc"):
@@ -164,6 +167,17 @@ def report(results: dict, compile_ms: dict, parser_ms: float, scaling: list[dict
                 row += f" {r['grad']['ddc'] / r['forward']['ddc']:.2f} |"
             out.append(row)
         out.append("")
+    out += ["## Small inputs: the cost of a call", "",
+            "The gradient at tiny sizes (the workload's `small` dims in `workloads.py`), where "
+            "what a call costs is all there is: argument checks, dispatch, per-op overhead. "
+            "Median µs.", "",
+            "| workload | sizes | " + " | ".join(libs) + " |", "|---|---|" + "---:|" * len(libs)]
+    for w in WORKLOADS:
+        if w.name in results:
+            t = results[w.name]["small_grad"]
+            sizes = ", ".join(f"{k}={v}" for k, v in w.small.items())
+            out.append(f"| {w.name} | {sizes} | " + " | ".join(f"{t[lib] * 1e3:.0f}" for lib in libs) + " |")
+    out.append("")
     out += ["## Compile time", "",
             "ddc: source text to callable gradient (`ddc.load` + `ddc.grad` + codegen), median of 5, "
             "after the process loaded its parser and the stdlib once "

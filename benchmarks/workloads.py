@@ -28,6 +28,7 @@ class Workload:
     numpy_grad: Callable  # returns one array per argnum
     jax_loss: Callable  # (jnp module, jax module) -> loss function
     torch_loss: Callable  # (torch module) -> loss function
+    small: dict  # sizes for `make_inputs` where per-call overhead is all there is
 
     @property
     def path(self) -> Path:
@@ -277,13 +278,13 @@ def lora_torch(torch):
 
 WORKLOADS = [
     Workload("cross-entropy", "crossentropy.dd", "loss", (1,), ce_inputs,
-             ce_forward, ce_grad, ce_jax, ce_torch),
+             ce_forward, ce_grad, ce_jax, ce_torch, dict(n=37, d=12, c=9)),
     Workload("InfoNCE", "infonce.dd", "loss", (0,), nce_inputs,
-             nce_forward, nce_grad, nce_jax, nce_torch),
+             nce_forward, nce_grad, nce_jax, nce_torch, dict(n=19, d=10, k=6)),
     Workload("DeepSets", "deepsets.dd", "loss", (1, 2, 3, 4, 5, 6), sets_inputs,
-             sets_forward, sets_grad, sets_jax, sets_torch),
+             sets_forward, sets_grad, sets_jax, sets_torch, dict(b=7, s=5, d=4, h=6)),
     Workload("Mahalanobis", "mahalanobis.dd", "loss", (2,), maha_inputs,
-             maha_forward, maha_grad, maha_jax, maha_torch),
+             maha_forward, maha_grad, maha_jax, maha_torch, dict(n=23, d=5)),
     Workload("LoRA", "lora.dd", "loss", (2, 3), lora_inputs,
-             lora_forward, lora_grad, lora_jax, lora_torch),
+             lora_forward, lora_grad, lora_jax, lora_torch, dict(n=11, d=16, r=3)),
 ]

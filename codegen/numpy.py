@@ -158,7 +158,7 @@ def _convert(site, x, dtype):
 
 def _broadcast_in_dim(site, x, shape, broadcast_dimensions):
     view = expand(x, broadcast_dimensions, len(shape))
-    return view if site.users_broadcast else f"np.broadcast_to({view}, {site.shape(shape)})"
+    return view if site.users_broadcast else f"broadcast({view}, {site.shape(shape)})"
 
 
 def _reshape(site, x, shape):
@@ -174,7 +174,7 @@ def _transpose(site, x, permutation):
 def _reduce_sum(site, x, axes):
     # numpy sums small ints in the platform int; the IR keeps the operand's dtype
     dtype = f", dtype={dtype_ref(site.out.dtype)}" if site.out.dtype.is_int else ""
-    return f"np.sum({x}, axis={axis_text(axes)}{dtype})"
+    return f"np.add.reduce({x}, axis={axis_text(axes)}{dtype})"  # np.sum's wrapper costs 3 µs a call
 
 
 def _lowest(dtype: DType) -> str:
@@ -187,7 +187,7 @@ def _lowest(dtype: DType) -> str:
 
 def _reduce_max(site, x, axes):
     # `initial` makes the max of an empty axis the dtype's lowest value, as in lax
-    return f"np.max({x}, axis={axis_text(axes)}, initial={_lowest(site.out.dtype)})"
+    return f"np.maximum.reduce({x}, axis={axis_text(axes)}, initial={_lowest(site.out.dtype)})"
 
 
 def _moved(x: str, order) -> str:
@@ -297,7 +297,7 @@ def _iota(site, shape, dimension, dtype):
     line = f"np.arange({site.dim(shape[dimension])}, dtype={dtype_ref(dtype)})"
     if len(shape) == 1:
         return line
-    return f"np.broadcast_to({expand(line, [dimension], len(shape))}, {site.shape(shape)})"
+    return f"broadcast({expand(line, [dimension], len(shape))}, {site.shape(shape)})"
 
 
 def _constant(site, value, dtype):

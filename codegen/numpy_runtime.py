@@ -83,13 +83,22 @@ def logistic(x):
 BLOCK_SIZE = 1 << 16  # elements per block of the blockwise helpers: cache-sized temporaries
 
 
+SELECT_WHERE_MAX = 1 << 11  # elements: below, np.where's fixed cost is the smaller
+
+
 def select(pred, on_true, on_false, out=None):
     """`np.where(pred, on_true, on_false)`, for floats by bit masks: numpy's `where` decides
     element by element and runs several times slower. Exact, NaNs and signed zeros included:
     each result element is one operand's bits. Large arrays go in row blocks, so the integer
     mask is a small temporary that stays in cache."""
+    if np.ndim(pred) == 0 or pred.size < SELECT_WHERE_MAX:
+        picked = np.where(pred, on_true, on_false)
+        if out is None:
+            return picked
+        out[...] = picked
+        return out
     dtype = np.result_type(on_true, on_false)
-    if dtype.kind != "f" or np.ndim(pred) == 0:
+    if dtype.kind != "f":
         return np.where(pred, on_true, on_false)
     if pred.size <= BLOCK_SIZE:  # one block: no slicing, so numpy broadcasts the operands
         return _select_bits(pred, on_true, on_false, dtype, out)
@@ -121,6 +130,22 @@ def _select_bits(pred, on_true, on_false, dtype, out):
         t, f = t.view(bits), f.view(bits)
         r = np.bitwise_xor(f, np.bitwise_and(np.bitwise_xor(t, f), np.negative(pred, dtype=bits)), out=result)
     return r.view(dtype) if out is None else out
+
+
+BROADCAST_COPY_MAX = 1 << 12  # elements
+
+
+def broadcast(x, shape):
+    """`np.broadcast_to(x, shape)`, a read-only view; up to BROADCAST_COPY_MAX elements a
+    copy instead, made in about a microsecond, where broadcast_to's own Python takes ten."""
+    size = 1
+    for n in shape:
+        size *= n
+    if size > BROADCAST_COPY_MAX:
+        return np.broadcast_to(x, shape)
+    out = np.empty(shape, x.dtype)
+    out[...] = x
+    return out
 
 
 def int_div(x, y):
@@ -156,6 +181,8 @@ def batched_index(idx, axis, batch_dims, n_middle):
 def gather(x, idx, axis, batch_dims):
     """`np.take(x, idx, axis)` mapped over the leading `batch_dims` dims of x and idx."""
     index, order = batched_index(idx, axis, batch_dims, axis - batch_dims)
+    if axis == batch_dims:  # nothing to move (a label per row, say): indexing alone
+        return x[index]
     picked = np.moveaxis(x, axis, batch_dims)[index]
     return picked.transpose(order + tuple(range(len(order), picked.ndim)))
 
@@ -169,6 +196,9 @@ def scatter_add(updates, idx, axis, batch_dims, shape):
 def scatter_add_into(out, updates, idx, axis, batch_dims):
     """`out + scatter_add(updates, idx, ...)`, added into `out` in place and returned."""
     index, order = batched_index(idx, axis, batch_dims, axis - batch_dims)
+    if axis == batch_dims:  # nothing to move: add at the index alone
+        np.add.at(out, index, updates)
+        return out
     order = order + tuple(range(len(order), updates.ndim))
     np.add.at(np.moveaxis(out, axis, batch_dims), index, np.transpose(updates, np.argsort(order)))
     return out

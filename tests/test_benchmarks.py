@@ -13,18 +13,9 @@ import ddc
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from workloads import WORKLOADS  # noqa: E402
 
-SMALL = {
-    "cross-entropy": dict(n=37, d=12, c=9),
-    "InfoNCE": dict(n=19, d=10, k=6),
-    "DeepSets": dict(b=7, s=5, d=4, h=6),
-    "Mahalanobis": dict(n=23, d=5),
-    "LoRA": dict(n=11, d=16, r=3),
-}
-
-
 @pytest.mark.parametrize("workload", WORKLOADS, ids=lambda w: w.name)
 def test_ddc_matches_the_hand_written_numpy(workload):
-    inputs = workload.make_inputs(np.random.default_rng(0), **SMALL[workload.name])
+    inputs = workload.make_inputs(np.random.default_rng(0), **workload.small)
     forward = getattr(ddc.load(workload.path), workload.function)
     grads = ddc.grad(forward, argnums=workload.argnums)(*inputs)
     grads = grads if isinstance(grads, tuple) else (grads,)
