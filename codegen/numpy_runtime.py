@@ -91,15 +91,13 @@ def select(pred, on_true, on_false, out=None):
     element by element and runs several times slower. Exact, NaNs and signed zeros included:
     each result element is one operand's bits. Large arrays go in row blocks, so the integer
     mask is a small temporary that stays in cache."""
-    if np.ndim(pred) == 0 or pred.size < SELECT_WHERE_MAX:
+    if np.ndim(pred) == 0 or pred.size < SELECT_WHERE_MAX or np.result_type(on_true, on_false).kind != "f":
         picked = np.where(pred, on_true, on_false)
         if out is None:
             return picked
         out[...] = picked
         return out
     dtype = np.result_type(on_true, on_false)
-    if dtype.kind != "f":
-        return np.where(pred, on_true, on_false)
     if pred.size <= BLOCK_SIZE:  # one block: no slicing, so numpy broadcasts the operands
         return _select_bits(pred, on_true, on_false, dtype, out)
     shape = np.broadcast_shapes(np.shape(pred), np.shape(on_true), np.shape(on_false))
@@ -108,9 +106,17 @@ def select(pred, on_true, on_false, out=None):
     # scalars stay scalars (a zero one picks the cheaper mask); arrays are sliced by rows
     p, t, f = (x if np.ndim(x) == 0 else np.broadcast_to(x, shape) for x in (pred, on_true, on_false))
     rows = max(1, BLOCK_SIZE // max(1, out.size // max(1, out.shape[0])))
-    for lo in range(0, out.shape[0], rows):
+
+    def block(lo):
         b = slice(lo, lo + rows)
         _select_bits(p[b], t if np.ndim(t) == 0 else t[b], f if np.ndim(f) == 0 else f[b], dtype, out[b])
+
+    blocks = range(0, out.shape[0], rows)
+    if out.size < PARALLEL_MIN_SIZE:
+        for lo in blocks:
+            block(lo)
+    else:
+        share(block, blocks)
     return out
 
 
