@@ -317,6 +317,11 @@ class FunctionChecker:
         for p in self.fn.params:
             if p.name in self.env:
                 raise DDNameError(f"parameter '{p.name}' is listed twice", p.span)
+            if p.type.computed_dims():
+                raise DDTypeError(
+                    f"parameter '{p.name}' has the dim {p.type.computed_dims()[0]}: a parameter's "
+                    "dims are names or sizes, which the arguments bind", p.span,
+                    hint="give the dim a name of its own; expressions like n-1 belong in the return type")
             self.env[p.name] = tensor_of(p.type, self.float_dtype)
             self.dims |= p.type.dim_names()
         for t in self.fn.returns:

@@ -18,6 +18,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, Vi
 from lark.indenter import Indenter
 
 from ddc.errors import DDError, DDSyntaxError, Span
+from ddc.ir import dims as D
 
 from . import ast
 from .nesting import check_nesting
@@ -323,9 +324,20 @@ class _ToAST(Transformer_NonRecursive):  # a sum of thousands of terms is a tree
             )
         return TypeSpec(DTYPE_NAMES[str(name)], tuple(d for d in dims if d is not None))
 
-    def dim(self, meta, items):
-        (tok,) = items
-        return int(tok) if tok.type == "INT" else str(tok)
+    def dim_name(self, meta, items):
+        return str(items[0])
+
+    def dim_int(self, meta, items):
+        return int(items[0])
+
+    def dim_add(self, meta, items):
+        return D.as_dim(items[0]) + D.as_dim(items[1])
+
+    def dim_sub(self, meta, items):
+        return D.as_dim(items[0]) - D.as_dim(items[1])
+
+    def dim_mul(self, meta, items):
+        return D.as_dim(items[0]) * D.as_dim(items[1])
 
     def trailing_comma(self, meta, items):
         return True

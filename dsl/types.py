@@ -33,7 +33,8 @@ def shape_str(shape) -> str:
 
 @dataclass(frozen=True)
 class TypeSpec:
-    """A type as written in a signature: a dtype name (or "float") and dims (names or ints)."""
+    """A type as written in a signature: a dtype name (or "float") and dims: names, ints, or
+    (in return types) polynomials of them (`n-1`, `2*n`) as `Sym`s."""
 
     dtype: DTypeLike
     shape: tuple[int | str, ...]
@@ -46,7 +47,11 @@ class TypeSpec:
         return tuple(D.as_dim(d) for d in self.shape)
 
     def dim_names(self) -> set[str]:
-        return {d for d in self.shape if isinstance(d, str)}
+        return {n for d in self.shape for n in ({d} if isinstance(d, str) else D.names(d))}
+
+    def computed_dims(self) -> list[D.Sym]:
+        """The dims written as expressions (`n-1`), not as a name or a size."""
+        return [d for d in self.shape if isinstance(d, D.Sym)]
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,12 @@ def poly(x: float[n]) -> float:
 
 def two(x: float[n], s: float) -> (float[n], float):
     return x * s, sum(x)
+
+def diff(x: float[n]) -> float[n-1]:
+    return x[1:] - x[:-1]
+
+def roughness(x: float[n]) -> float:
+    return sum(diff(x) ** 2) + sum(diff(diff(x)) ** 2)
 """
 
 
@@ -79,6 +85,7 @@ def test_call_errors_name_parameter_and_dim(m):
     ("mlp_loss", [(3, 4), (4,), (4, 2), (5, 3), (5, 2)]),
     ("cosine_loss", [(4, 3), (4, 3)]),
     ("poly", [(5,)]),
+    ("roughness", [(6,)]),  # through a function returning f32[n-1]
 ])
 def test_composite_gradients_against_finite_differences(m, name, shapes):
     f = getattr(m, name)
@@ -162,3 +169,9 @@ def test_transform_errors_point_at_the_function(m):
     assert e.value.file == "programs.dd"
     with pytest.raises(ddc.TransformError, match="only float"):
         ddc.grad(m.softmax_ce, 1).graph
+
+
+def test_vmap_of_a_function_with_a_computed_return_dim(m):
+    x = rand(3, 5)
+    np.testing.assert_allclose(ddc.vmap(m.diff)(x), np.diff(x, axis=1))
+

@@ -113,6 +113,18 @@ def test_return_dim_must_come_from_a_parameter():
     assert (err.line, err.col) == (1, 21) and "dim 'm' of the return type" in err.message
 
 
+def test_a_return_type_of_computed_dims_must_match_what_the_body_makes():
+    err = error_of("def f(x: f32[n]) -> f32[n - 2]:\n    return x[1:]\n", DDTypeError)
+    assert (err.line, err.col) == (2, 12)
+    assert "f returns f32[n-1], but its signature declares f32[n-2]" in err.message
+
+
+def test_a_parameter_dim_cannot_be_an_expression():
+    err = error_of("def f(x: f32[n], y: f32[n - 1]) -> f32[n]:\n    return x\n", DDTypeError)
+    assert (err.line, err.col) == (1, 18)
+    assert "parameter 'y' has the dim n-1" in err.message and "belong in the return type" in err.hint
+
+
 def test_user_call_dims_unify_across_arguments():
     source = ("def g(a: f32[n, d], b: f32[d]) -> f32[n]:\n    return a @ b\n\n"
               "def f(x: f32[b, k], y: f32[m]) -> f32[b]:\n    return g(x, y)\n")

@@ -235,3 +235,27 @@ def f(a: f32[n], b: f64[n]) -> (f32[n], f64[n], f32[n]):
     assert (ra.dtype, rb.dtype, rc.dtype) == (np.float32, np.float64, np.float32)
     close(ra, a / 2, np.float32)
     close(rb, b / 2)
+
+
+COMPUTED_DIMS = """
+def diff(x: float[n]) -> float[n-1]:
+    return x[1:] - x[:-1]
+
+def flat(x: float[n, d]) -> float[n * d]:
+    return reshape(x, (n * d,))
+
+def padded(x: float[n]) -> float[2 * (n + 1)]:
+    return concatenate([x, x, zeros(2)])
+
+def smooth(x: float[n]) -> float:
+    return sum(diff(x) ** 2) + sum(flat(reshape(x, (1, n))))
+"""
+
+
+def test_return_types_with_computed_dims(backend):
+    x = np.array([0.0, 1.0, 4.0, 9.0, 16.0], np.float32)
+    close(run(COMPUTED_DIMS, "diff", x, backend=backend), np.diff(x), np.float32)
+    close(run(COMPUTED_DIMS, "flat", x.reshape(5, 1), backend=backend), x, np.float32)
+    close(run(COMPUTED_DIMS, "padded", x, backend=backend), np.concatenate([x, x, [0, 0]]), np.float32)
+    close(run(COMPUTED_DIMS, "smooth", x, backend=backend), (np.diff(x) ** 2).sum() + x.sum(), np.float32)
+
