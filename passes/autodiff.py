@@ -111,7 +111,7 @@ def _with_gradients(graph: Graph, argnums, name: str, keep_value: bool) -> Graph
     value, *residuals = inline(b, v.primal, inputs)
     grads = inline(b, v.backward, residuals + [b.full(1.0, value.type)])
     _name_grads(grads, inputs, nums)
-    return cleanup(b.graph(inputs, [value] * keep_value + grads, name))
+    return cleanup(b.graph(inputs, ([value] if keep_value else []) + grads, name))
 
 
 # -- Jacobians by vmap ---------------------------------------------------------------------
