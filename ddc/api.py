@@ -94,7 +94,9 @@ def vmap(f: Function, in_axes=0, out_axes=0) -> Function:
         outs = tuple(out_axes) if isinstance(out_axes, (tuple, list)) else (out_axes,) * len(g.outputs)
         return vmap_pass(g, axes, outs)
 
-    return f.derive(f"vmap_{f.name}", build)
+    return f.derive(f"vmap_{f.name}", build, dim_hint=(
+        "vmap adds a batch dim (B, or B2, ... when B is taken) at each argument's in_axes; "
+        "every mapped argument needs the same size there"))
 
 
 def jit(f: Function, backend: str = "numpy") -> Function:

@@ -22,7 +22,8 @@ GraphBuilder = Callable[[DType], Graph]
 class Function:
     def __init__(self, name: str, build: GraphBuilder, param_names: Sequence[str],
                  generic: Sequence[bool], span: Span | None = None, backend: str = "numpy",
-                 structure: Callable[[Any], Any] | None = None, param_spans: Sequence[Span] | None = None):
+                 structure: Callable[[Any], Any] | None = None, param_spans: Sequence[Span] | None = None,
+                 dim_hint: str | None = None):
         self.name = name
         self._build = build
         self.param_names = tuple(param_names)
@@ -32,6 +33,7 @@ class Function:
         self.backend = backend
         # regroups the graph's flat outputs as the caller expects, e.g. (value, (g0, g1))
         self.structure = structure
+        self.dim_hint = dim_hint  # said with an argument's dim mismatch (dims a transform adds)
         self._graphs: dict[DType, Graph] = {}
         self._compiled: dict[tuple[DType, str, bool], Any] = {}
 
@@ -64,11 +66,11 @@ class Function:
         return Function(name, build, changes.get("param_names", self.param_names),
                         changes.get("generic", self.generic), self.span,
                         changes.get("backend", self.backend), changes.get("structure"),
-                        self.param_spans if same_params else None)
+                        self.param_spans if same_params else None, changes.get("dim_hint"))
 
     def with_backend(self, backend: str) -> "Function":
         return Function(self.name, self.graph_for, self.param_names, self.generic, self.span,
-                        backend, self.structure, self.param_spans)
+                        backend, self.structure, self.param_spans, self.dim_hint)
 
     # -- running ---------------------------------------------------------------------------
     def compiled(self, dtype: DType = f32, backend: str | None = None):
@@ -119,7 +121,8 @@ class Function:
         try:
             out = code(*args)
         except ArgumentError as e:
-            raise CallError(f"{self.name}: {e}", self._blamed(str(e))) from None
+            hint = self.dim_hint if str(e).startswith("dim ") else None
+            raise CallError(f"{self.name}: {e}", self._blamed(str(e)), hint=hint) from None
         except NumericsError as e:
             e.span = e.span or self.span
             raise

@@ -175,3 +175,14 @@ def test_vmap_of_a_function_with_a_computed_return_dim(m):
     x = rand(3, 5)
     np.testing.assert_allclose(ddc.vmap(m.diff)(x), np.diff(x, axis=1))
 
+
+
+def test_a_vmap_batch_size_mismatch_says_what_the_batch_dim_is():
+    f = ddc.loads("def f(x: float[n], y: float[n]) -> float[n]:\n    return x * y\n", name="w.dd").f
+    with pytest.raises(ddc.CallError) as info:
+        ddc.vmap(f)(rand(3, 4), rand(5, 4))
+    assert "dim B of parameter y is 5, but parameter x bound B = 3" in info.value.message
+    assert "vmap adds a batch dim" in info.value.hint
+    with pytest.raises(ddc.CallError) as info:  # not about a dim: no word on vmap's
+        ddc.vmap(f)(rand(3, 4), rand(3, 4).astype(np.float32))
+    assert "expects f64" in info.value.message and info.value.hint is None
