@@ -441,8 +441,13 @@ def write_reduction(k: Kernel) -> None:
         loop.close(f"for start in range(0, {n_inner}, BLOCK_I):")
 
     bo, bi = k.mint("bo"), k.mint("bi")
-    n_rows = k.host_dim(size(rows))
-    k.setup = [f"{bi} = block({k.host_dim(size(inner))}, 1024)", f"{bo} = block({n_rows}, 4096 // {bi})"]
+    n_rows, n_inner = k.host_dim(size(rows)), k.host_dim(size(inner))
+    if space.kept and space.kept[-1] == len(space.shape) - 1:
+        # the operand's last (contiguous) axis is kept, as in a column sum: wide tiles of
+        # rows, so neighbouring threads read neighbouring addresses
+        k.setup = [f"{bo} = block({n_rows}, 128)", f"{bi} = block({n_inner}, 4096 // {bo})"]
+    else:
+        k.setup = [f"{bi} = block({n_inner}, 1024)", f"{bo} = block({n_rows}, 4096 // {bi})"]
     k.grid, k.blocks = f"(blocks({n_rows}, {bo}),)", {"BLOCK_O": bo, "BLOCK_I": bi}
 
 

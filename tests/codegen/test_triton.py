@@ -414,3 +414,15 @@ def test_kernels_build_for_an_h100():
                           text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert int(done.stdout.split()[-1]) >= 10
+
+
+def test_a_column_sum_takes_wide_tiles_of_its_contiguous_axis():
+    """Reducing leading axes keeps the contiguous one: BLOCK_O spans it (up to 128), so
+    neighbouring programs' lanes read neighbouring addresses; a row sum spans the rows."""
+    columns = triton_backend.compile(make_graph(lambda b, x: b.reduce_sum(x, axes=(0,)), T("n", "h")))
+    rows = triton_backend.compile(make_graph(lambda b, x: b.reduce_sum(x, axes=(1,)), T("n", "h")))
+    assert re.search(r"bo_\d+ = block\(h_\d+, 128\)", columns.source)
+    assert re.search(r"bi_\d+ = block\(h_\d+, 1024\)", rows.source)
+    x = np.random.default_rng(3).standard_normal((300, 70))
+    np.testing.assert_allclose(columns(x).cpu().numpy(), x.sum(0), rtol=1e-12)
+    np.testing.assert_allclose(rows(x).cpu().numpy(), x.sum(1), rtol=1e-12)
