@@ -214,7 +214,7 @@ def report(results: dict, compile_ms: dict, parser_ms: float, scaling: list[dict
         out += ["## Where ddc's time goes where it is not the fastest", "",
                 "Median ms of the five costliest statements of the generated function "
                 "(`hotspots.py`, measured in the same run; a `run_rows` line is a row-blocked "
-                "region of elementwise work, `@`/`tensordot`/`einsum` are BLAS calls).", ""]
+                "region of elementwise work, `@`/`np.matmul`/`einsum` are BLAS calls).", ""]
         for name, kinds in spots.items():
             for kind, rows in kinds.items():
                 out.append(f"- {name}, {kind}: " + "; ".join(f"{ms:.1f} `{text[:70]}`" for ms, text in rows))

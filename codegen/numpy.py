@@ -15,6 +15,10 @@ then runs one statement per node, each written by the node's entry in `numpy_rul
         del t_9, t_11
         return h1_12
 
+That is the plain form; the backend's own rewrites then make the relu one `np.fmax`
+(`numpy_fusion`), write results into dying inputs (`numpy_buffers`), and run such a chain
+of row-local nodes as blocks of rows on every core (`numpy_blocks`).
+
 Every identifier is minted by `naming.Minter`, so no text from a `.dd` file reaches the
 source except as re-minted identifiers, numbers re-emitted from parsed values, and labels
 in error messages emitted with `repr`. Helpers that take more than one numpy call live in
