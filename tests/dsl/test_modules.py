@@ -47,6 +47,15 @@ def write(folder: Path, **files: str) -> None:
         (folder / f"{name}.dd").write_text(text)
 
 
+@pytest.fixture
+def stdlib(tmp_path, monkeypatch) -> Path:
+    """An empty folder standing in for the stdlib."""
+    folder = tmp_path / "stdlib"
+    folder.mkdir()
+    monkeypatch.setattr("ddc.dsl.loader.STDLIB", folder)
+    return folder
+
+
 def test_imports_resolve_beside_the_file_and_functions_compose(tmp_path):
     write(tmp_path, losses=LOSSES, layers=LAYERS, model=MODEL)
     module = load(tmp_path / "model.dd")
@@ -80,12 +89,12 @@ def test_loads_with_a_path_imports_beside_it(tmp_path):
     assert module.functions["f"].lower().outputs[0].type.shape == (ir.Sym.name("b"), ir.Sym.name("c"))
 
 
-def test_stdlib_is_the_fallback(tmp_path, monkeypatch):
+def test_the_stdlib_is_the_package_s_folder():
     assert STDLIB == Path(ddc.stdlib.__file__).parent
-    stdlib = tmp_path / "stdlib"
-    stdlib.mkdir()
+
+
+def test_stdlib_is_the_fallback(stdlib):
     write(stdlib, ddtest_helpers="def twice(x: float[n]) -> float[n]:\n    return 2 * x\n")
-    monkeypatch.setattr("ddc.dsl.loader.STDLIB", stdlib)
     module = loads("from ddtest_helpers import twice\ndef f(x: f32[n]) -> f32[n]:\n    return twice(x)\n")
     assert [n.prim.name for n in module.functions["f"].lower().nodes] == ["constant", "broadcast_in_dim", "mul"]
 
@@ -147,11 +156,8 @@ def test_an_unreadable_file():
         load("/nonexistent/model.dd")
 
 
-def test_stdlib_modules_load_once_per_process_until_their_text_changes(tmp_path, monkeypatch):
-    stdlib = tmp_path / "stdlib"
-    stdlib.mkdir()
+def test_stdlib_modules_load_once_per_process_until_their_text_changes(stdlib):
     write(stdlib, ddtest_cached="def twice(x: float[n]) -> float[n]:\n    return 2 * x\n")
-    monkeypatch.setattr("ddc.dsl.loader.STDLIB", stdlib)
     user = "import ddtest_cached\ndef f(x: f32[n]) -> f32[n]:\n    return ddtest_cached.twice(x)\n"
     first, second = loads(user), loads(user)
     assert first is not second  # the user's module is loaded afresh
@@ -162,11 +168,8 @@ def test_stdlib_modules_load_once_per_process_until_their_text_changes(tmp_path,
     assert [n.prim.name for n in edited.functions["f"].lower().nodes] == ["add"]
 
 
-def test_a_stdlib_module_that_fails_its_check_is_not_kept(tmp_path, monkeypatch):
-    stdlib = tmp_path / "stdlib"
-    stdlib.mkdir()
+def test_a_stdlib_module_that_fails_its_check_is_not_kept(stdlib):
     write(stdlib, ddtest_broken="def bad(x: f32[n]) -> f32[n]:\n    return y\n")
-    monkeypatch.setattr("ddc.dsl.loader.STDLIB", stdlib)
     for _ in range(2):  # the second load reports the error again, not a half-checked module
         with pytest.raises(DDNameError) as info:
             loads("import ddtest_broken\n")
