@@ -91,13 +91,11 @@ def select(pred, on_true, on_false, out=None):
     element by element and runs several times slower. Exact, NaNs and signed zeros included:
     each result element is one operand's bits. Large arrays go in row blocks, so the integer
     mask is a small temporary that stays in cache."""
-    if np.ndim(pred) == 0 or pred.size < SELECT_WHERE_MAX or np.result_type(on_true, on_false).kind != "f":
-        picked = np.where(pred, on_true, on_false)
-        if out is None:
-            return picked
-        out[...] = picked
-        return out
+    if np.ndim(pred) == 0 or pred.size < SELECT_WHERE_MAX:
+        return _where(pred, on_true, on_false, out)
     dtype = np.result_type(on_true, on_false)
+    if dtype.kind != "f":
+        return _where(pred, on_true, on_false, out)
     if pred.size <= BLOCK_SIZE:  # one block: no slicing, so numpy broadcasts the operands
         return _select_bits(pred, on_true, on_false, dtype, out)
     shape = np.broadcast_shapes(np.shape(pred), np.shape(on_true), np.shape(on_false))
@@ -117,6 +115,14 @@ def select(pred, on_true, on_false, out=None):
             block(lo)
     else:
         share(block, blocks)
+    return out
+
+
+def _where(pred, on_true, on_false, out):
+    picked = np.where(pred, on_true, on_false)
+    if out is None:
+        return picked
+    out[...] = picked
     return out
 
 
