@@ -24,6 +24,9 @@ from .transforms import FunctionRef
 from .types import FLOAT, Tensor, bind_float, describe, is_static, join, resolve, unflatten, weak_tensor
 
 
+MAX_GRAPHS_PER_FUNCTION = 256  # distinct argument types cached per function
+
+
 def lower_function(fn, arg_types: list[TensorType], float_dtype: DType) -> Graph:
     """The graph of user function `fn` called with `arg_types` (cached on `fn`). `float_dtype`
     is the caller's float, which `float` binds to when no argument decides it."""
@@ -31,6 +34,8 @@ def lower_function(fn, arg_types: list[TensorType], float_dtype: DType) -> Graph
     binding = bind_float(specs, [describe(t) for t in arg_types], float_dtype)[0] if fn.generic else f32
     key = (tuple(arg_types), binding)
     if key not in fn.graphs:
+        if len(fn.graphs) >= MAX_GRAPHS_PER_FUNCTION:
+            fn.graphs.clear()  # a stdlib function lives as long as the process (dsl.loader)
         dims: dict[str, D.Dim] = {}
         for spec, t in zip(specs, arg_types):
             S.unify(spec.shape, t.shape, dims)

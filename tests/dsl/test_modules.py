@@ -174,3 +174,16 @@ def test_a_stdlib_module_that_fails_its_check_is_not_kept(stdlib):
         with pytest.raises(DDNameError) as info:
             loads("import ddtest_broken\n")
         assert (Path(info.value.file).name, info.value.line) == ("ddtest_broken.dd", 2)
+
+
+def test_a_stdlib_function_s_graph_cache_stays_bounded(stdlib, monkeypatch):
+    """Stdlib modules live as long as the process, so the graphs their functions cache (one
+    per argument types) must not grow without end."""
+    from ddc.dsl import lower
+
+    monkeypatch.setattr(lower, "MAX_GRAPHS_PER_FUNCTION", 4)
+    write(stdlib, ddtest_grow="def twice(x: float[n]) -> float[n]:\n    return 2 * x\n")
+    for k in range(10):
+        loads(f"import ddtest_grow\ndef f(x: f32[m{k}]) -> f32[m{k}]:\n    return ddtest_grow.twice(x)\n").functions["f"].lower()
+    twice = loads("import ddtest_grow\n").namespace["ddtest_grow"].functions["twice"]
+    assert 1 <= len(twice.graphs) <= 4
