@@ -4,6 +4,7 @@ This file is copied verbatim into every exported module (`ddc compile ... -o f.p
 needs numpy alone. None of its top-level names ends in `_<digits>`, the shape of every
 name the code generator mints, so generated names never shadow these.
 """
+import math
 import os
 
 import numpy as np
@@ -237,7 +238,7 @@ def with_scalar(ufunc, x, y, out=None):
     size = array.size
     if size < SCALAR_MIN_SIZE or scalar != scalar:  # nan: no cache entry would ever match
         return ufunc(x, y, out=out)
-    key = (array.dtype.char, scalar)
+    key = (array.dtype.char, scalar, math.copysign(1.0, scalar))  # -0.0 is not 0.0 here
     filled = _filled.get(key)
     if filled is None:
         if len(_filled) >= 16:

@@ -151,3 +151,11 @@ def test_with_scalar_matches_the_ufunc_on_any_layout():
                 out = np.empty_like(want)
                 assert numpy_runtime.with_scalar(ufunc, x, y, out=out) is out
                 np.testing.assert_array_equal(out, want)
+
+
+def test_with_scalar_keeps_signed_zeros_apart():
+    x = np.zeros(2 * numpy_runtime.SCALAR_MIN_SIZE, np.float32)
+    x[::2] = -0.0
+    for zero in (np.float32(0.0), np.float32(-0.0), np.float32(0.0)):  # cached, then not reused
+        got = numpy_runtime.with_scalar(np.maximum, x, zero)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(np.maximum(x, zero)))
