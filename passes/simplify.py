@@ -72,6 +72,12 @@ class Facts:
         return n.params["value"]
 
 
+def _neg_of(facts: Facts, v: Value) -> Value | None:
+    """What `v` negates, when it is a negation."""
+    n = facts.node(v)
+    return n.inputs[0] if n is not None and n.prim.name == "neg" else None
+
+
 def _is(facts: Facts, v: Value, value) -> bool:
     c = facts.splat(v)
     return c is not None and not isinstance(c, bool) and c == value
@@ -113,8 +119,7 @@ def _div_one(b, facts, x, y):
 
 @pattern("identities", "neg")
 def _neg_neg(b, facts, x):
-    n = facts.node(x)
-    return n.inputs[0] if n is not None and n.prim.name == "neg" else None
+    return _neg_of(facts, x)
 
 
 @pattern("identities", "convert")
@@ -213,10 +218,7 @@ def _small_powers(b, facts, x, y):
 
 def _negated(facts: Facts, v: Value) -> Value | None:
     """What `v` negates, when `v` is a negation used only here."""
-    n = facts.node(v)
-    if n is None or n.prim.name != "neg" or not facts.used_once(v):
-        return None
-    return n.inputs[0]
+    return _neg_of(facts, v) if facts.used_once(v) else None
 
 
 @pattern("negation", "div")
@@ -259,19 +261,17 @@ def _contract_neg(b, facts, x, y, contract, batch):
 
 @pattern("negation", "add")
 def _add_neg(b, facts, x, y):
-    n = facts.node(y)
-    if n is not None and n.prim.name == "neg":
-        return b.sub(x, n.inputs[0])
-    n = facts.node(x)
-    if n is not None and n.prim.name == "neg":
-        return b.sub(y, n.inputs[0])
+    for kept, other in ((x, y), (y, x)):
+        a = _neg_of(facts, other)
+        if a is not None:
+            return b.sub(kept, a)
     return None
 
 
 @pattern("negation", "sub")
 def _sub_neg(b, facts, x, y):
-    n = facts.node(y)
-    return b.add(x, n.inputs[0]) if n is not None and n.prim.name == "neg" else None
+    a = _neg_of(facts, y)
+    return None if a is None else b.add(x, a)
 
 
 # -- constant folding ----------------------------------------------------------------------
