@@ -5,7 +5,7 @@
     g = ddc.grad(m.loss)(W, x, y)
 """
 from .errors import (  # noqa: F401  (first: every subpackage imports these)
-    CallError, DDError, DDImportError, DDNameError, DDSyntaxError, DDTypeError, IRError,
+    CallError, DDError, DDImportError, DDIndexError, DDNameError, DDSyntaxError, DDTypeError, IRError,
     NumericsError, Span, TransformError,
 )
 from .config import config  # noqa: E402
@@ -16,7 +16,7 @@ from .api import (  # noqa: E402
 )
 
 __all__ = [
-    "CallError", "DDError", "DDImportError", "DDNameError", "DDSyntaxError", "DDTypeError",
+    "CallError", "DDError", "DDImportError", "DDIndexError", "DDNameError", "DDSyntaxError", "DDTypeError",
     "IRError", "NumericsError", "Span", "TransformError", "config", "Function", "Module", "grad",
     "hessian", "jacfwd", "jacrev", "jit", "jvp", "linearize", "load", "loads",
     "value_and_grad", "vjp", "vmap",

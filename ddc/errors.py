@@ -87,6 +87,15 @@ class CallError(DDError):
     kind = "call error"
 
 
+class DDIndexError(CallError):
+    """An index outside its dim at call time: an integer tensor index not in [0, n), or a
+    constant index/slice bound that a symbolic dim is too small for (`x[-5]` at n = 3).
+    Every path (reference evaluator, numpy, debug_nans, Triton) raises it, at the span of
+    the indexing expression."""
+
+    kind = "index error"
+
+
 class IRError(DDError):
     """Malformed IR: verifier failures and unreadable IR text."""
 
