@@ -15,7 +15,7 @@ then runs one statement per node, each written by the node's entry in `numpy_rul
         del t_9, t_11
         return h1_12
 
-That is the plain form; the backend's own rewrites then make the relu one `np.fmax`
+That is the plain form; the backend's own rewrites then make a relu one `np.maximum`
 (`numpy_fusion`), write results into dying inputs (`numpy_buffers`), and run such a chain
 of row-local nodes as blocks of rows on every core (`numpy_blocks`).
 
@@ -157,6 +157,8 @@ def _select(site, pred, on_true, on_false):
 
 
 def _convert(site, x, dtype):
+    if site.in_types[0].dtype.is_float and dtype.is_int:
+        return f"convert({x}, {dtype_ref(dtype)})"  # truncated, NaN to 0, saturated
     return f"{x}.astype({dtype_ref(dtype)})"
 
 
@@ -308,10 +310,14 @@ def _constant(site, value, dtype):
     return f"{_SCALAR_TYPES[dtype.name]}({literal(value, dtype, site)})"
 
 
+def _sign(site, x):
+    return f"sign({x})" if site.out.dtype.is_float else f"np.sign({x})"
+
+
 numpy_rules: dict[str, Callable[..., str]] = {
     "neg": lambda site, x: f"-{x}",
     "abs": _call("np.abs"),
-    "sign": _call("np.sign"),
+    "sign": _sign,
     "exp": _call("np.exp"),
     "log": _call("np.log"),
     "log1p": _call("np.log1p"),
@@ -324,7 +330,7 @@ numpy_rules: dict[str, Callable[..., str]] = {
     "sub": _infix("-"),
     "mul": _infix("*"),
     "div": _div,
-    "pow": _infix("**"),
+    "pow": _call("power"),
     "max": _call("np.maximum"),
     "min": _call("np.minimum"),
     "compare": _compare,
@@ -351,9 +357,12 @@ UFUNCS = {
     "neg": "np.negative", "abs": "np.abs", "sign": "np.sign", "exp": "np.exp", "log": "np.log",
     "log1p": "np.log1p", "tanh": "np.tanh", "sqrt": "np.sqrt", "sin": "np.sin", "cos": "np.cos",
     "add": "np.add", "sub": "np.subtract", "mul": "np.multiply", "div": "np.divide",
-    "pow": "np.power", "max": "np.maximum", "min": "np.minimum",
-    "fmax": "np.fmax", "fmin": "np.fmin",  # backend-private, see numpy_fusion
+    "pow": "power", "max": "np.maximum", "min": "np.minimum",
+    "fmax": "np.fmax", "fmin": "np.fmin", "relu": "relu",  # backend-private, see numpy_fusion
 }
+# Float primitives whose numpy ufunc differs from the primitive at ±0, NaN or inf: the
+# runtime's helper of the same signature (np.sign(-0.0) is +0.0).
+FLOAT_HELPERS = {"sign": "sign"}
 # The slow ones (numpy computes them one element at a time): split across cores when large.
 PARALLEL = {"exp", "log", "log1p", "tanh", "sin", "cos"}
 # Slow with a scalar operand (a relu's 0): numpy_runtime.with_scalar gives it as an array.
@@ -394,11 +403,16 @@ def _small(node: Node, limit: int = numpy_runtime.SCALAR_MIN_SIZE) -> bool:
     return isinstance(size, int) and size < limit
 
 
+def _ufunc(node: Node) -> str:
+    name = node.prim.name
+    return FLOAT_HELPERS[name] if name in FLOAT_HELPERS and node.out.dtype.is_float else UFUNCS[name]
+
+
 def _ufunc_call(node: Node, args: list[str], out: str = "", threads: bool = True) -> str:
     name = node.prim.name
     if threads and name in PARALLEL and not _small(node, numpy_runtime.PARALLEL_MIN_SIZE):
         return f"parallel({UFUNCS[name]}, {', '.join(args)}{out})"
-    return f"{UFUNCS[name]}({', '.join(args)}{out})"
+    return f"{_ufunc(node)}({', '.join(args)}{out})"
 
 
 def _writable_inputs(node: Node) -> list:

@@ -7,10 +7,15 @@
   backend-private primitive, which only this backend's rule table knows:
   `add(x, scatter_add(u, idx))` where the scatter has no other use becomes
   `add_scatter(x, u, idx)`, lowered to `np.add.at` into x (in place when x dies there),
-  instead of a zero matrix, a scatter into it and a full-size add; and
-  `select(x > c, x, c)` (a relu) becomes `fmax(x, c)`, `select(x < c, x, c)` `fmin`.
+  instead of a zero matrix, a scatter into it and a full-size add;
+  `select(x <= 0, 0, x)` (a relu) becomes `relu(x)`, one np.maximum and an add of +0.0
+  in place; and `select(x > c, x, c)` becomes `fmax(x, c)`, `select(x < c, x, c)` `fmin`,
+  where c is a constant that is neither NaN nor zero (at c = 0, fmax gives either zero at
+  -0.0, position by position).
 """
 from __future__ import annotations
+
+import math
 
 from ddc.ir.core import Graph, Node, Primitive
 from ddc.passes.cse import cse
@@ -61,31 +66,47 @@ def schedule(graph: Graph) -> Graph:
 
 
 ADD_SCATTER = Primitive("add_scatter", lambda ts, **p: ts[0], ("axis", "batch_dims"), arity=3)
-# select(x > c, x, c) is fmax(x, c) (NaN in x gives c, as the select does), and
-# select(x < c, x, c) is fmin: one ufunc pass instead of a compare and a masked select.
+# select(x > c, x, c) is fmax(x, c) for a constant c that is neither NaN (fmax would give
+# x at a NaN c) nor zero (the select gives c's zero at x = -c, fmax either zero), as NaN
+# in x gives c in both; select(x < c, x, c) is fmin: one ufunc pass instead of a compare
+# and a masked select.
 FMAX = Primitive("fmax", lambda ts: ts[0], arity=2, elementwise=True)
 FMIN = Primitive("fmin", lambda ts: ts[0], arity=2, elementwise=True)
+RELU = Primitive("relu", lambda ts: ts[0], elementwise=True)
 _CLAMPS = {"gt": FMAX, "ge": FMAX, "lt": FMIN, "le": FMIN}
 
 
-def _clamp(n: Node, producer: dict) -> Node | None:
-    """`select(compare(x, c), x, c)` as fmax/fmin(x, c) (relu is one), else None."""
+def _clamp(n: Node, facts: Facts) -> Node | None:
+    """`select(compare(x, c), x, c)` as fmax/fmin(x, c), and `select(x <= 0, 0, x)` as
+    relu(x), else None."""
     pred, on_true, on_false = n.inputs
-    p = producer.get(pred.id)
-    if (p is None or p.prim.name != "compare" or p.params["direction"] not in _CLAMPS
-            or p.inputs[0] is not on_true or p.inputs[1] is not on_false or not n.out.dtype.is_float):
+    p = facts.node(pred)
+    if p is None or p.prim.name != "compare" or not n.out.dtype.is_float:
         return None
-    return Node(_CLAMPS[p.params["direction"]], [on_true, on_false], {}, n.out, n.span)
+    x, c = p.inputs
+    direction = p.params["direction"]
+    if direction == "le" and on_false is x and facts.splat(c) == 0 and _is_plus_zero(facts, on_true):
+        return Node(RELU, [x], {}, n.out, n.span)
+    value = facts.splat(c)
+    if (direction not in _CLAMPS or x is not on_true or c is not on_false
+            or value is None or value != value or value == 0):
+        return None
+    return Node(_CLAMPS[direction], [on_true, on_false], {}, n.out, n.span)
+
+
+def _is_plus_zero(facts: Facts, v) -> bool:
+    value = facts.splat(v)
+    return value == 0 and math.copysign(1.0, value) > 0
 
 
 def fuse(graph: Graph) -> Graph:
-    facts = Facts(graph)  # for its use counts
-    producer = {n.out.id: n for n in graph.nodes}
+    facts = Facts(graph)  # for its use counts, and splats
+    producer = facts.producer = {n.out.id: n for n in graph.nodes}
     fused: set[int] = set()  # ids of scatter nodes folded into their add
     nodes: list[Node] = []
     for n in graph.nodes:
         if n.prim.name == "select":
-            nodes.append(_clamp(n, producer) or n)
+            nodes.append(_clamp(n, facts) or n)
             continue
         if n.prim.name == "add":
             for dense, other in (n.inputs, reversed(n.inputs)):
@@ -112,4 +133,5 @@ fused_rules = {
     "add_scatter": _add_scatter,
     "fmax": lambda site, x, c: f"np.fmax({x}, {c})",
     "fmin": lambda site, x, c: f"np.fmin({x}, {c})",
+    "relu": lambda site, x: f"relu({x})",
 }

@@ -81,6 +81,44 @@ def logistic(x):
     return np.where(x >= 0, r, e * r)
 
 
+def sign(x, out=None):
+    """The sign of a float: -1, 1, or x itself at ±0 and NaN (np.sign gives +0 at -0.0)."""
+    return np.copysign(np.sign(x, out=out), x, out=out)
+
+
+def relu(x, out=None):
+    """max(x, 0) with relu(NaN) = NaN and relu(±0) = +0: np.maximum keeps NaN and gives
+    either zero at -0.0, and adding +0.0 makes every zero +0.0 and changes nothing else."""
+    r = with_scalar(np.maximum, x, x.dtype.type(0), out=out)
+    return np.add(r, 0, out=r) if np.ndim(r) else r + 0
+
+
+def power(x, y, out=None):
+    """`np.power(x, y)` as C's pow: numpy computes a scalar exponent of 0.5 as a square
+    root, which is -0.0 at -0.0 and NaN at -inf, where pow gives +0.0 and inf."""
+    if np.ndim(y) or y != 0.5:
+        return np.power(x, y, out=out)
+    r = np.where(x == -np.inf, np.inf, np.sqrt(x) + 0)
+    if out is None:
+        return r[()]
+    out[...] = r
+    return out
+
+
+def convert(x, dtype):
+    """`x.astype(dtype)`, where a float becomes an int by truncation toward zero, NaN is 0
+    and a value beyond the int type's range is its min or max (numpy leaves those
+    undefined)."""
+    if x.dtype.kind != "f" or dtype.kind not in "iu":
+        return x.astype(dtype)
+    info = np.iinfo(dtype)
+    low, high = float(info.min), -float(info.min)  # -2**(bits-1), 2**(bits-1): exact in floats
+    inside = (x >= low) & (x < high)
+    r = np.where(inside, x, 0).astype(dtype)
+    r = np.where(x >= high, info.max, np.where(x < low, info.min, r)).astype(dtype, copy=False)
+    return r[()]
+
+
 BLOCK_SIZE = 1 << 16  # elements per block of the blockwise helpers: cache-sized temporaries
 
 

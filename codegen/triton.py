@@ -586,10 +586,14 @@ def _pow(k: Kernel, node: Node, at, scope: Scope) -> str:
     return f"power({k.value(x, at, scope)}, {k.value(y, at, scope)})"
 
 
-def _extremum(name: str):
+def _extremum(name: str, direction: str):
+    """Floats as np.maximum/np.minimum compute them: NaN in either operand gives NaN, and
+    equal operands (+0.0 and -0.0) give the second (tl.maximum's choice between zeros
+    differs between the interpreter and the GPU)."""
     def fn(node, x, y):
-        nan = ", propagate_nan=tl.PropagateNan.ALL" if node.out.dtype.is_float else ""
-        return f"tl.{name}({x}, {y}{nan})"
+        if not node.out.dtype.is_float:
+            return f"tl.{name}({x}, {y})"
+        return f"tl.where(({x} {direction} {y}) | ({x} != {x}), {x}, {y})"
 
     return fn
 
@@ -603,6 +607,12 @@ def _convert(node, x):
         return x
     if dtype.is_bool:
         return f"{x} != 0"
+    if source.is_float and dtype.is_int:  # truncated, NaN to 0, saturated (numpy_runtime.convert)
+        info = np.iinfo(dtype.np)
+        low, high = float(info.min), -float(info.min)
+        inside = f"tl.where(({x} >= {low!r}) & ({x} < {high!r}), {x}, 0).to({TL_TYPES[dtype.name]})"
+        return (f"tl.where({x} >= {high!r}, {info.max}, "
+                f"tl.where({x} < {low!r}, {info.min}, {inside})).to({TL_TYPES[dtype.name]})")
     return f"{x}.to({TL_TYPES[dtype.name]})"
 
 
@@ -709,8 +719,8 @@ triton_rules: dict[str, Callable[[Kernel, Node, tuple, Scope], str]] = {
     "mul": _infix("*"),
     "div": _map(_div),
     "pow": _pow,
-    "max": _map(_extremum("maximum")),
-    "min": _map(_extremum("minimum")),
+    "max": _map(_extremum("maximum", ">")),
+    "min": _map(_extremum("minimum", "<")),
     "compare": _map(lambda node, x, y: f"{x} {_COMPARE_OPS[node.params['direction']]} {y}"),
     "select": _call("tl.where"),
     "convert": _map(_convert),

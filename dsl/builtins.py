@@ -80,10 +80,10 @@ _define(OPERATORS, "neg", "x", check_numeric_unary, lower_unary("neg"))
 
 
 def lower_relu(l):
-    # select(x > 0, x, 0) rather than max(x, 0): its derivative at 0 is 0, as in JAX
+    # select(x <= 0, 0, x), as in JAX: relu(NaN) = NaN, relu(±0) = +0, relu'(0) = 0
     x = l.tensor("x", l.out.dtype)
     zero = l.const(0, x.dtype, x.shape)
-    return l.b.select(l.b.compare(x, zero, direction="gt"), x, zero)
+    return l.b.select(l.b.compare(x, zero, direction="le"), zero, x)
 
 
 _define(BUILTINS, "relu", "x", check_numeric_unary, lower_relu)

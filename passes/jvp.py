@@ -9,7 +9,7 @@ Rules emit only primitives of the set, so `jvp` applies to its own output (highe
 Rule signature (as in JAX): `rule(b, primals, tangents, **params) -> (out, out_tangent)`.
 
 Conventions at kinks (documented in the README and tested):
-- relu is lowered as `select(x > 0, x, 0)`, so relu'(0) = 0, like JAX and PyTorch.
+- relu is lowered as `select(x <= 0, 0, x)`, so relu'(0) = 0, like JAX and PyTorch.
 - `max`/`min` (elementwise) split the tangent evenly at ties: d max(x, y) = (dx + dy) / 2.
 - `reduce_max` splits the tangent evenly among all maximal entries.
 - abs'(0) = sign(0) = 0; sign' = 0 everywhere.

@@ -6,19 +6,29 @@ emitting new nodes into `b` if it needs them; `None` means "no match", and the n
 kept. Patterns are plain functions in `simplify_rules`, composable by name:
 `simplify(g, only={"identities"})`.
 
-What the AD passes leave behind and this removes: `x*1`, `x+0`, `x-0`, `x/1`,
-`neg(neg(x))`, `x**1`, `x**2` (as `x*x`), converts/reshapes/broadcasts/transposes that change nothing, a transpose
-of a transpose, a reshape of a reshape, and `reduce_sum(broadcast(x))` over exactly the
-broadcast dims (becomes `x * size`). Negations move past divisions, sums and contractions
-to where they cost less (or vanish into a sub). Scalar constant arithmetic is folded.
+What the AD passes leave behind and this removes: `x*1`, `x/1`, `x+(-0.0)`, `x-0.0`,
+`-0.0-x` (as `-x`), `neg(neg(x))`, `x**1`, `x**2` (as `x*x`), converts/reshapes/broadcasts/transposes that
+change nothing, a transpose of a transpose, a reshape of a reshape, and a sum of a
+broadcast over one or two copies. Negations move past products and float divisions (or
+vanish into a sub). Scalar constant arithmetic is folded at the node's dtype, by the
+numpy runtime's own helpers where a primitive needs one (sign, float-to-int convert).
+
+Every pattern is exact for every input, NaN, signed zeros, infinities and empty dims
+included; the ones that look right but are not are listed in `tests/passes/
+test_exact_rewrites.py` with the input that tells them apart: `x+0` (-0.0 + 0 is +0),
+`0-x` (0 - 0 is +0, -0 is -0), `x*0`, `x-x`, `sum(broadcast(y))` as `y*n` (NaN at n = 0
+with y = inf; y+y+y is not 3*y), a negation moved past a sum or a contraction (-(+0 + -0)
+is -0; the sum of the negations is +0), and `x**0.5` as `sqrt(x)` (pow(-0, 0.5) is +0,
+pow(-inf, 0.5) is inf).
 """
 from __future__ import annotations
 
-from collections import Counter
+import math
 from typing import Callable
 
 import numpy as np
 
+from ddc.codegen import numpy_runtime
 from ddc.ir import Builder, Graph, Node, Value
 from ddc.ir.dims import Sym
 
@@ -63,13 +73,15 @@ class Facts:
         return self.producer.get(v.id)
 
     def splat(self, v: Value):
-        """The scalar a value is made of (constant, or a broadcast/convert of one), or None."""
+        """The scalar a value is made of (a constant, or a broadcast/reshape of one), as a
+        value of its dtype (an f32 constant 0.1 is f32's nearest number), or None. A convert
+        is folded before anything reads it, so it is not looked through."""
         n = self.node(v)
-        while n is not None and n.prim.name in ("broadcast_in_dim", "convert", "reshape"):
+        while n is not None and n.prim.name in ("broadcast_in_dim", "reshape"):
             n = self.node(n.inputs[0])
         if n is None or n.prim.name != "constant" or isinstance(n.params["value"], Sym):
             return None
-        return n.params["value"]
+        return np.asarray(n.params["value"], dtype=v.dtype.np).item()
 
 
 def _neg_of(facts: Facts, v: Value) -> Value | None:
@@ -83,22 +95,33 @@ def _is(facts: Facts, v: Value, value) -> bool:
     return c is not None and not isinstance(c, bool) and c == value
 
 
+def _is_zero(facts: Facts, v: Value, negative: bool) -> bool:
+    """`v` is a splat of the integer 0, or of the float zero with that sign."""
+    c = facts.splat(v)
+    if c is None or isinstance(c, bool) or c != 0:
+        return False
+    return not v.dtype.is_float or (math.copysign(1.0, c) < 0) == negative
+
+
 # -- identities ----------------------------------------------------------------------------
 
 @pattern("identities", "add")
 def _add_zero(b, facts, x, y):
-    if _is(facts, y, 0):
+    """x + (-0.0) is x for every x; x + 0.0 is not (-0.0 + 0.0 is +0.0)."""
+    if _is_zero(facts, y, negative=True):
         return x
-    if _is(facts, x, 0):
+    if _is_zero(facts, x, negative=True):
         return y
     return None
 
 
 @pattern("identities", "sub")
 def _sub_zero(b, facts, x, y):
-    if _is(facts, y, 0):
+    """x - 0.0 is x, and -0.0 - y is -y, for every x and y (not x - (-0.0), nor 0.0 - y:
+    0.0 - 0.0 is +0.0, -(0.0) is -0.0)."""
+    if _is_zero(facts, y, negative=False):
         return x
-    if _is(facts, x, 0):
+    if _is_zero(facts, x, negative=True):
         return b.neg(y)
     return None
 
@@ -180,7 +203,9 @@ def _swapped_dot(b, dot: Node, permutation) -> Value | None:
 
 @pattern("identities", "reduce_sum")
 def _sum_of_broadcast(b, facts, x, axes):
-    """sum(broadcast(y)) over exactly the new dims is y times their sizes."""
+    """sum(broadcast(y)) over exactly the new dims, when they hold one copy of y (y) or two
+    (y + y, exact). Not y * n in general: y + y + y is not 3 * y in floats, and y * 0 is
+    NaN at y = inf where the empty sum is 0."""
     if not axes:
         return x
     n = facts.node(x)
@@ -188,33 +213,36 @@ def _sum_of_broadcast(b, facts, x, axes):
         return None
     y, bdims = n.inputs[0], n.params["broadcast_dimensions"]
     new_dims = tuple(i for i in range(x.ndim) if i not in bdims)
-    if sorted(axes) != list(new_dims) or not y.dtype.is_float:
+    if sorted(axes) != list(new_dims):
         return None
-    count = 1
-    for a in axes:
-        count = count * x.shape[a]
-    return b.mul(y, b.full(count, y.type))
+    count = math.prod((x.shape[a] for a in axes), start=1)
+    if count == 1:
+        return y
+    if count == 2:
+        return b.add(y, y)
+    return None
 
 
 @pattern("identities", "pow")
 def _small_powers(b, facts, x, y):
-    """x**1, x**2 and x**0.5 (what `x ** 2` and its derivative leave) need no pow."""
+    """x**1 is x, x**2 is x*x (what `x ** 2` and its derivative leave): the same at every
+    special value, and x*x is the correctly rounded square that numpy's own pow with a
+    scalar 2 computes. Not x**0.5 as sqrt(x): they differ at -0.0 and -inf."""
     if _is(facts, y, 1):
         return x
     if _is(facts, y, 2):
         return b.mul(x, x)
-    if _is(facts, y, 0.5):
-        return b.sqrt(x)
     return None
 
 
 # -- negation sinks toward smaller values -----------------------------------------------
 #
 # The backward of a division computes both `-ct / y` and `ct / y`; with the negation moved
-# past the division, cse makes them one, and the negation, moved on past a contraction or
-# a sum, is paid on the smaller result, or meets an add and becomes a sub. Negation is
-# exact, so no value changes. Only a negation with no other use moves (else it stays
-# needed and one more is made).
+# past the division, cse makes them one, and the negation, moved on past a product, meets
+# an add and becomes a sub. Negation commutes exactly with products and float divisions,
+# so no value changes; it does not commute with sums (-(0.0 + -0.0) is -0.0, -0.0 + 0.0 is
+# +0.0), so it never moves past a reduce_sum or a contraction. Only a negation with no
+# other use moves (else it stays needed and one more is made).
 
 def _negated(facts: Facts, v: Value) -> Value | None:
     """What `v` negates, when `v` is a negation used only here."""
@@ -223,7 +251,8 @@ def _negated(facts: Facts, v: Value) -> Value | None:
 
 @pattern("negation", "div")
 def _neg_over(b, facts, x, y):
-    a = _negated(facts, x)
+    """(-a) / y is -(a / y) in floats; not in ints (-(-2**31) wraps: (-a) / 2 is -2**30)."""
+    a = _negated(facts, x) if x.dtype.is_float else None
     return None if a is None else b.neg(b.div(a, y))
 
 
@@ -235,28 +264,6 @@ def _mul_neg(b, facts, x, y):
     if a is not None:
         return b.neg(b.mul(a, y))
     return None if c is None else b.neg(b.mul(x, c))
-
-
-@pattern("negation", "reduce_sum")
-def _sum_of_neg(b, facts, x, axes):
-    a = _negated(facts, x)
-    return None if a is None else b.neg(b.reduce_sum(a, axes=axes))
-
-
-@pattern("negation", "dot_general")
-def _contract_neg(b, facts, x, y, contract, batch):
-    """A negated operand of a contraction, when the result has no dims the operand lacks."""
-    for v, kept, side in ((x, y, 0), (y, x, 1)):
-        a = _negated(facts, v)
-        if a is None:
-            continue
-        out = [v.shape[i] for i in batch[side]] + [
-            d for t, s in ((x, 0), (y, 1)) for i, d in enumerate(t.shape) if i not in contract[s] + batch[s]]
-        if not Counter(out) <= Counter(v.shape):
-            continue
-        operands = (a, kept) if side == 0 else (kept, a)
-        return b.neg(b.dot_general(*operands, contract=contract, batch=batch))
-    return None
 
 
 @pattern("negation", "add")
@@ -275,13 +282,17 @@ def _sub_neg(b, facts, x, y):
 
 
 # -- constant folding ----------------------------------------------------------------------
+#
+# A fold computes at the node's dtype (0-d numpy arrays of it: an f32 fold rounds like f32,
+# int arithmetic wraps like the int type) with the same numpy calls the numpy backend
+# makes, so a folded graph and an unfolded one give the same bits. Integer division is
+# left to the runtime.
 
 _FOLD = {
     "neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p, "tanh": np.tanh,
-    "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos, "abs": np.abs, "sign": np.sign,
+    "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos, "abs": np.abs, "sign": numpy_runtime.sign,
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "max": np.maximum,
-    "min": np.minimum, "pow": np.power,
-    "div": lambda x, y: np.divide(x, y) if x.dtype.kind == "f" else np.floor_divide(x, y),
+    "min": np.minimum, "pow": numpy_runtime.power, "div": np.divide,
 }
 
 
@@ -293,17 +304,29 @@ def _fold(name):
         if any(v is None for v in values):
             return None
         if name == "div" and not xs[0].dtype.is_float:
-            return None  # integer division semantics: leave to the runtime
+            return None
         arrays = [np.asarray(v, dtype=xs[0].dtype.np) for v in values]
         with np.errstate(all="ignore"):
             result = _FOLD[name](*arrays)
-        return b.full(result.item(), xs[0].type)
+        return b.full(np.asarray(result).item(), xs[0].type)
 
     return fold
 
 
 for _name in _FOLD:
     pattern("fold", _name)(_fold(_name))
+
+
+@pattern("fold", "convert")
+def _fold_convert(b, facts, x, dtype):
+    """A convert of a constant, by the numpy runtime's `convert` (float to int: truncated
+    toward zero, NaN to 0, saturated)."""
+    value = facts.splat(x)
+    if value is None:
+        return None
+    with np.errstate(all="ignore"):
+        result = numpy_runtime.convert(np.asarray(value, dtype=x.dtype.np), dtype.np)
+    return b.full(np.asarray(result).item(), x.type.with_dtype(dtype))
 
 
 # -- the pass ------------------------------------------------------------------------------

@@ -302,9 +302,9 @@ def test_elementwise_users_broadcast_for_themselves():
     assert_output(sums, g.outputs[1], 4 * bias, SIZES)
     assert_output(negs, g.outputs[2], np.full((4, 3, 2), 1.5), SIZES)
     function = compile(g).source.rsplit("\ndef ", 1)[-1]  # the function, after any row blocks
-    # only the returned `-scale` is materialised (simplify turned it into a broadcast of
-    # the negated scalar, and the sum of `wide` into `bias * n`)
-    assert function.count(" broadcast(") == 1
+    # only the returned `-scale` (simplify turned it into a broadcast of the negated
+    # scalar) and the summed `wide` are materialised
+    assert function.count(" broadcast(") == 2
 
 
 @pytest.mark.parametrize("dtype", [f32, f64])

@@ -210,10 +210,13 @@ def test_transpose_rejects_nonlinear_use():
 
 
 def test_cleanups_remove_identity_work():
-    g = _graph(lambda b, x: b.mul(b.add(x, b.zeros(x.type)), b.full(1.0, x.type)), T(3))
+    g = _graph(lambda b, x: b.mul(b.add(x, b.full(-0.0, x.type)), b.full(1.0, x.type)), T(3))
     from ddc.passes.cleanup import cleanup
 
     assert cleanup(g).nodes == []
+    # x + 0.0 is not x at x = -0.0, so it stays
+    plus_zero = cleanup(_graph(lambda b, x: b.add(x, b.zeros(x.type)), T(3)))
+    assert [n.prim.name for n in plus_zero.nodes][-1] == "add"
 
 
 def test_ddc_debug_prints_the_ir_after_each_pass(monkeypatch, capsys):
