@@ -73,10 +73,16 @@ def to_tensor(value, dtype, ndim, who, declared):
         tensor = python_tensor(value, dtype, who, declared)
     if tensor.ndim != ndim:
         raise ArgumentError(f"{who} expects {ndim} dims ({declared}), got shape {tuple(tensor.shape)}")
+    if DEVICE.type == "cpu":
+        # Triton's interpreter copies arguments to and from its own buffers around a
+        # launch, and fails when two share memory (x and x[:2]): each gets its own
+        return tensor.clone(memory_format=torch.contiguous_format)
     return tensor.to(DEVICE).contiguous()
 
 
 def readable(value, who, declared):
+    if any(s < 0 for s in getattr(value, "strides", ())):
+        value = value.copy()  # torch takes no negative strides (x[::-1])
     try:
         return torch.as_tensor(value)
     except (TypeError, ValueError, RuntimeError) as e:
@@ -127,7 +133,7 @@ def log1p(x):
 def tanh(x):
     e = expm1(-2 * tl.abs(x))
     t = -e / (2 + e)
-    return tl.where(x < 0, -t, t)
+    return tl.where(x == 0, x, tl.where(x < 0, -t, t))  # tanh(-0.0) is -0.0
 
 
 @triton.jit
@@ -145,9 +151,15 @@ def sign(x):
 
 @triton.jit
 def power(x, y):
-    """x ** y as numpy computes it for floats: negative bases need integral exponents."""
-    r = tl.exp(y * tl.log(tl.abs(x)))
+    """x ** y as C's pow: exp(y * log|x|), in f64 for f32 operands (so within an ulp of
+    the true value; for f64 the error grows with |y * log|x||, see the README), and C's
+    special cases: a finite negative base needs an integral exponent, an odd one keeps its sign
+    (-0.0's too), and (-1) ** ±inf, 1 ** y and x ** 0 are 1."""
+    r = tl.exp(y.to(tl.float64) * tl.log(tl.abs(x).to(tl.float64))).to(x.dtype)
     integral = y == tl.floor(y)
     odd = tl.abs(y % 2) == 1
-    r = tl.where(x < 0, tl.where(integral, tl.where(odd, -r, r), NAN), r)
-    return tl.where(y == 0, 1, tl.where(x == 1, 1, r))
+    negative = (x < 0) | ((x == 0) & (1 / x < 0))
+    r = tl.where(negative & integral & odd, -r, r)
+    r = tl.where((x < 0) & (x > -INF) & ~integral, NAN, r)
+    one = (y == 0) | (x == 1) | ((x == -1) & (tl.abs(y) == INF))
+    return tl.where(one, 1, r)
