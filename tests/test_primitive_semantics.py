@@ -45,13 +45,16 @@ def int_values(dtype: np.dtype) -> np.ndarray:
     return np.array([info.min, info.min + 1, -7, -2, -1, 0, 1, 2, 7, info.max - 1, info.max], dtype)
 
 
-def values(dtype: ir.DType) -> np.ndarray:
-    return float_values(dtype.np) if dtype.is_float else int_values(dtype.np)
+def values(dtype: ir.DType, small: bool = False) -> np.ndarray:
+    """The values to try; `small`: only those of magnitude at most 7 (no NaN, inf or
+    extremes), where debug_nans runs."""
+    v = float_values(dtype.np) if dtype.is_float else int_values(dtype.np)
+    return v[np.abs(v.astype(np.float64)) <= 7] if small else v
 
 
-def pairs(dtype: ir.DType) -> tuple[np.ndarray, np.ndarray]:
-    """Every (x, y) of `values(dtype)`, as two flat arrays."""
-    v = values(dtype)
+def pairs(dtype: ir.DType, small: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Every (x, y) of `values(dtype, small)`, as two flat arrays."""
+    v = values(dtype, small)
     x, y = np.meshgrid(v, v, indexing="ij")
     return x.reshape(-1), y.reshape(-1)
 
@@ -82,9 +85,10 @@ FLOATS, INTS = (f32, f64), (i32, i64)
 def _elementwise(prim: str, dtypes, arity: int, **params) -> list[Case]:
     cases = []
     for dtype in dtypes:
-        args = [values(dtype)] if arity == 1 else list(pairs(dtype))
         build = lambda b, *xs: b.bind(prim, *xs, **params)  # noqa: E731
-        cases.append(Case(f"{prim}-{dtype}", build, [T(dtype, N)] * arity, args))
+        for small, suffix in ((False, ""), (True, "-small")):
+            args = [values(dtype, small)] if arity == 1 else list(pairs(dtype, small))
+            cases.append(Case(f"{prim}-{dtype}{suffix}", build, [T(dtype, N)] * arity, args))
         empty = [np.zeros(0, dtype.np)] * arity
         cases.append(Case(f"{prim}-{dtype}-empty", build, [T(dtype, N)] * arity, empty))
     return cases
