@@ -162,7 +162,16 @@ def check_cast(c):
     return Tensor(c.dtype("dtype"), x.shape), None
 
 
-_define(BUILTINS, "astype", "x dtype", check_cast, lambda l: l.tensor("x", l.out.dtype))
+def lower_cast(l):
+    x = l.args["x"]
+    if isinstance(x, float) and not l.out.dtype.is_float:
+        # a float literal is converted like any float (truncated, NaN to 0, saturated),
+        # by a convert that simplify folds, not by Python's int()
+        return l.b.convert(l.b.scalar(x, l.float_dtype), dtype=l.out.dtype)
+    return l.tensor("x", l.out.dtype)
+
+
+_define(BUILTINS, "astype", "x dtype", check_cast, lower_cast)
 
 
 def check_same(c):

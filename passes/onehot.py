@@ -1,60 +1,23 @@
-"""Picking by label without a one-hot: `one_hot(labels) * y` becomes gather and scatter.
+"""Picking by label: the one rewrite of a label pick that is exact for every input.
 
-`one_hot(labels, c)` lowers to `convert(compare_eq(broadcast(labels), iota))`, a dense
-[..., c] matrix of zeros and ones. Multiplied into a tensor and summed over the class
-axis (the cross-entropy pick), it costs three full passes over [..., c] to read one entry
-per row; its cotangent (one-hot times a per-row value) is a dense matrix with one nonzero
-per row. The patterns here replace both by what they mean:
+- `sum(scatter_add(a, l, ...), axis=k)` -> `a + 0.0` (one entry per row lands in range:
+  the row is +0.0 everywhere but `0.0 + a` at the label, and its sum is `a + 0.0`).
 
-- `sum(one_hot(l) * y, axis=k)` -> `gather(y, l, axis=k, batch_dims=k)`;
-- `one_hot(l) * broadcast(a)`, `a` constant along k -> `scatter_add(a, l, ...)`;
-- `sum(scatter_add(a, l, ...), axis=k)` -> `a` (one entry per row lands in range);
-- `-scatter_add(a, l, ...)` -> `scatter_add(-a, l, ...)`.
-
-The class axis k must be the last (as `one_hot` makes it); the leading axes are batch
-dims of the gather. Labels outside [0, c) made a zero row before; now they are an
-IndexError, as numpy's own `take_along_axis` would give.
+The class axis k must be the last; the leading axes are batch dims. Rewrites that look
+like it but change numbers are not made (each is a test in tests/passes/test_onehot.py):
+`sum(one_hot(l) * y, axis=k)` as `gather(y, l)` (an inf or NaN of y in another class
+makes the sum NaN, and a row of negative y makes its zeros -0.0), `one_hot(l) *
+broadcast(a)` as `scatter_add(a, l)` (0 * a is -0.0 for a < 0 and NaN for a = inf, the
+scatter's zeros +0.0), and `-scatter_add(a, l)` as `scatter_add(-a, l)` (-(0.0) is -0.0).
 """
 from __future__ import annotations
 
 from ddc.ir import Graph, Value
 
-from .simplify import Facts, pattern, rewrite
+from .simplify import pattern, rewrite
 from .util import traced
 
 onehot_rules: dict = {}
-
-
-def one_hot_labels(facts: Facts, v: Value) -> Value | None:
-    """The labels `v` is the one-hot of (along its last axis), or None."""
-    n = facts.node(v)
-    if n is None or n.prim.name != "convert" or not v.dtype.is_float:
-        return None
-    cmp = facts.node(n.inputs[0])
-    if cmp is None or cmp.prim.name != "compare" or cmp.params["direction"] != "eq":
-        return None
-    k = v.ndim - 1
-    for spread, iota in (cmp.inputs, reversed(cmp.inputs)):
-        s, i = facts.node(spread), facts.node(iota)
-        if (s is not None and i is not None and s.prim.name == "broadcast_in_dim"
-                and i.prim.name == "iota" and i.params["dimension"] == k
-                and tuple(s.params["broadcast_dimensions"]) == tuple(range(k))
-                and tuple(s.inputs[0].shape) == tuple(v.shape[:k])):
-            return s.inputs[0]
-    return None
-
-
-def _split(facts: Facts, x: Value, y: Value):
-    """(labels, other operand) when one of x, y is a one-hot, else None."""
-    for a, b in ((x, y), (y, x)):
-        labels = one_hot_labels(facts, a)
-        if labels is not None:
-            return labels, b
-    return None
-
-
-def _column(b, labels: Value) -> Value:
-    return b.reshape(labels, shape=tuple(labels.shape) + (1,))
 
 
 def _sum_rest(b, x: Value, axes, k: int) -> Value:
@@ -67,19 +30,12 @@ def _sum_rest(b, x: Value, axes, k: int) -> Value:
 def _pick(b, facts, x, axes):
     n = facts.node(x)
     k = x.ndim - 1
-    if n is None or k not in axes:
+    if n is None or k not in axes or n.prim.name != "scatter_add" or not _one_per_row(n, k):
         return None
-    if n.prim.name == "mul":
-        split = _split(facts, *n.inputs)
-        if split is None:
-            return None
-        labels, y = split
-        picked = b.gather(y, _column(b, labels), axis=k, batch_dims=k)
-        return _sum_rest(b, b.reshape(picked, shape=tuple(labels.shape)), axes, k)
-    if n.prim.name == "scatter_add" and _one_per_row(n, k):
-        updates = n.inputs[0]
-        return _sum_rest(b, b.reshape(updates, shape=tuple(updates.shape[:k])), axes, k)
-    return None
+    updates = b.reshape(n.inputs[0], shape=tuple(n.inputs[0].shape[:k]))
+    if updates.dtype.is_float:
+        updates = b.add(updates, b.zeros(updates.type))
+    return _sum_rest(b, updates, axes, k)
 
 
 def _one_per_row(n, k: int) -> bool:
@@ -88,30 +44,6 @@ def _one_per_row(n, k: int) -> bool:
     idx = n.inputs[1]
     return (n.params["axis"] == k and n.params["batch_dims"] == k
             and (idx.ndim == k or idx.ndim == k + 1 and idx.shape[k] == 1))
-
-
-@pattern("onehot", "mul", table=onehot_rules)
-def _spread(b, facts, x, y):
-    split = _split(facts, x, y)
-    if split is None:
-        return None
-    labels, other = split
-    n = facts.node(other)
-    k = x.ndim - 1
-    if n is None or n.prim.name != "broadcast_in_dim" or k in n.params["broadcast_dimensions"]:
-        return None
-    row_shape = tuple(x.shape[:k]) + (1,)
-    updates = b.broadcast_in_dim(n.inputs[0], shape=row_shape,
-                                 broadcast_dimensions=n.params["broadcast_dimensions"])
-    return b.scatter_add(updates, _column(b, labels), axis=k, batch_dims=k, shape=tuple(x.shape))
-
-
-@pattern("onehot", "neg", table=onehot_rules)
-def _neg_scatter(b, facts, x):
-    n = facts.node(x)
-    if n is None or n.prim.name != "scatter_add":
-        return None
-    return b.scatter_add(b.neg(n.inputs[0]), n.inputs[1], **n.params)
 
 
 @traced("onehot")
