@@ -6,7 +6,7 @@
 The class axis k must be the last; the leading axes are batch dims. Rewrites that look
 like it but change numbers are not made (each is a test in tests/passes/test_onehot.py):
 `sum(one_hot(l) * y, axis=k)` as `gather(y, l)` (an inf or NaN of y in another class
-makes the sum NaN, and a row of negative y makes its zeros -0.0), `one_hot(l) *
+makes the sum NaN, and a picked -0.0 sums to +0.0), `one_hot(l) *
 broadcast(a)` as `scatter_add(a, l)` (0 * a is -0.0 for a < 0 and NaN for a = inf, the
 scatter's zeros +0.0), and `-scatter_add(a, l)` as `scatter_add(-a, l)` (-(0.0) is -0.0).
 """

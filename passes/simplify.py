@@ -81,7 +81,10 @@ class Facts:
             n = self.node(n.inputs[0])
         if n is None or n.prim.name != "constant" or isinstance(n.params["value"], Sym):
             return None
-        return np.asarray(n.params["value"], dtype=v.dtype.np).item()
+        try:
+            return np.asarray(n.params["value"], dtype=v.dtype.np).item()
+        except OverflowError:  # an int constant its dtype cannot hold: the backends reject it
+            return None
 
 
 def _neg_of(facts: Facts, v: Value) -> Value | None:
@@ -203,9 +206,10 @@ def _swapped_dot(b, dot: Node, permutation) -> Value | None:
 
 @pattern("identities", "reduce_sum")
 def _sum_of_broadcast(b, facts, x, axes):
-    """sum(broadcast(y)) over exactly the new dims, when they hold one copy of y (y) or two
-    (y + y, exact). Not y * n in general: y + y + y is not 3 * y in floats, and y * 0 is
-    NaN at y = inf where the empty sum is 0."""
+    """sum(broadcast(y)) over exactly the new dims, when they hold one copy of y or two: a
+    sum starts at +0.0, so these are y + 0.0 and (y + y) + 0.0 (for ints y and y + y).
+    Not y * n in general: y + y + y is not 3 * y in floats, and y * 0 is NaN at y = inf
+    where the empty sum is 0."""
     if not axes:
         return x
     n = facts.node(x)
@@ -216,11 +220,10 @@ def _sum_of_broadcast(b, facts, x, axes):
     if sorted(axes) != list(new_dims):
         return None
     count = math.prod((x.shape[a] for a in axes), start=1)
-    if count == 1:
-        return y
-    if count == 2:
-        return b.add(y, y)
-    return None
+    if count not in (1, 2):
+        return None
+    total = y if count == 1 else b.add(y, y)
+    return b.add(total, b.zeros(y.type)) if y.dtype.is_float else total
 
 
 @pattern("identities", "pow")
