@@ -152,6 +152,12 @@ def test_arithmetic_identities_that_do_not_hold_at_special_values_are_not_applie
     check_everywhere(getattr(M, fn), x, debug=False)
 
 
+@pytest.mark.parametrize("x", [[0.0, 0.0], [0.0, -0.0], []])
+def test_a_sum_of_negations_is_not_a_negated_sum(x):
+    """sum(-x) adds -0.0s to +0.0 and is +0.0; -sum(x) is -0.0."""
+    assert not np.signbit(check_everywhere(M.negated_sum, np.array(x, F)))
+
+
 def test_the_identities_that_are_exact_are_applied():
     b = Builder()
     x = Value(TensorType(f64, (N,)), "x")
