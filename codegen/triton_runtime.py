@@ -73,9 +73,9 @@ def to_tensor(value, dtype, ndim, who, declared):
         tensor = python_tensor(value, dtype, who, declared)
     if tensor.ndim != ndim:
         raise ArgumentError(f"{who} expects {ndim} dims ({declared}), got shape {tuple(tensor.shape)}")
-    if DEVICE.type == "cpu":
-        # Triton's interpreter copies arguments to and from its own buffers around a
-        # launch, and fails when two share memory (x and x[:2]): each gets its own
+    if DEVICE.type == "cpu" and not isinstance(value, torch.Tensor):
+        # a copy, as on a GPU: Triton's interpreter copies arguments to and from its own
+        # buffers around a launch, and fails when two share memory (x and x[:2])
         return tensor.clone(memory_format=torch.contiguous_format)
     return tensor.to(DEVICE).contiguous()
 

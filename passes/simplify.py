@@ -7,19 +7,21 @@ kept. Patterns are plain functions in `simplify_rules`, composable by name:
 `simplify(g, only={"identities"})`.
 
 What the AD passes leave behind and this removes: `x*1`, `x/1`, `x+(-0.0)`, `x-0.0`,
-`-0.0-x` (as `-x`), `neg(neg(x))`, `x**1`, `x**2` (as `x*x`), converts/reshapes/broadcasts/transposes that
-change nothing, a transpose of a transpose, a reshape of a reshape, and a sum of a
-broadcast over one or two copies. Negations move past products and float divisions (or
-vanish into a sub). Scalar constant arithmetic is folded at the node's dtype, by the
-numpy runtime's own helpers where a primitive needs one (sign, float-to-int convert).
+`-0.0-x` (as `-x`), `neg(neg(x))`, `x**1`, `x**2` (as `x*x`), converts, reshapes,
+broadcasts and transposes that change nothing, a transpose of a transpose, a reshape of a
+reshape, and a sum of one or two broadcast copies (`y + 0.0`, `(y + y) + 0.0`). Negations
+move past products and float divisions (or vanish into a sub). Scalar constant arithmetic
+is folded at the node's dtype, by the numpy runtime's own helpers where a primitive needs
+one (sign, pow, float-to-int convert).
 
 Every pattern is exact for every input, NaN, signed zeros, infinities and empty dims
-included; the ones that look right but are not are listed in `tests/passes/
-test_exact_rewrites.py` with the input that tells them apart: `x+0` (-0.0 + 0 is +0),
-`0-x` (0 - 0 is +0, -0 is -0), `x*0`, `x-x`, `sum(broadcast(y))` as `y*n` (NaN at n = 0
-with y = inf; y+y+y is not 3*y), a negation moved past a sum or a contraction (-(+0 + -0)
-is -0; the sum of the negations is +0), and `x**0.5` as `sqrt(x)` (pow(-0, 0.5) is +0,
-pow(-inf, 0.5) is inf).
+included. Those that look right but are not, and are not made, each have a test in
+`tests/passes/test_exact_rewrites.py` with the input that tells them apart: `x+0` (-0.0 +
+0.0 is +0.0), `0-x` (0.0 - 0.0 is +0.0, -(0.0) is -0.0), `x*0` (NaN at inf), `x-x` (NaN at
+inf), `sum(broadcast(y))` as `y*n` (NaN at n = 0 and y = inf, where the empty sum is 0;
+six copies of most y do not add up to 6*y), a negation moved past a sum or a contraction
+(a sum starts at +0.0: the sum of [-0.0] is +0.0, its negation -0.0), and `x**0.5` as
+`sqrt(x)` (pow(-0.0, 0.5) is +0.0, pow(-inf, 0.5) is inf).
 """
 from __future__ import annotations
 
@@ -208,8 +210,8 @@ def _swapped_dot(b, dot: Node, permutation) -> Value | None:
 def _sum_of_broadcast(b, facts, x, axes):
     """sum(broadcast(y)) over exactly the new dims, when they hold one copy of y or two: a
     sum starts at +0.0, so these are y + 0.0 and (y + y) + 0.0 (for ints y and y + y).
-    Not y * n in general: y + y + y is not 3 * y in floats, and y * 0 is NaN at y = inf
-    where the empty sum is 0."""
+    Not y * n in general: six copies of most y do not add up to 6 * y, and y * 0 is NaN
+    at y = inf where the empty sum is 0."""
     if not axes:
         return x
     n = facts.node(x)
@@ -307,7 +309,7 @@ def _fold(name):
         if any(v is None for v in values):
             return None
         if name == "div" and not xs[0].dtype.is_float:
-            return None
+            return None  # integer division (by zero too) is the runtime's
         arrays = [np.asarray(v, dtype=xs[0].dtype.np) for v in values]
         with np.errstate(all="ignore"):
             result = _FOLD[name](*arrays)
