@@ -673,6 +673,8 @@ def _scatter_add(k: Kernel, node: Node, at, scope: Scope) -> str:
     axis = node.params["axis"]
     picked = k.index(Gathered(idx.id, idx_at, node.out.shape[axis]), scope)
     value = k.value(updates, u_at, scope)
+    if updates.dtype.is_float:
+        value = f"({value} + 0.0)"  # what lands on the zeros is 0.0 + u: +0.0 at u = -0.0
     return f"tl.where({k.ix(at[axis], scope)} == {picked}, {value}, {zero_of(updates.dtype)})"
 
 

@@ -168,6 +168,9 @@ def _moves() -> list[Case]:
                  [T(dtype, N), T(i32, 2 * N)], [v, np.arange(2 * n, dtype=np.int32)[::-1] % n]),
             Case(f"scatter_add-{dtype}", lambda b, u, i: b.scatter_add(u, i, axis=0, batch_dims=0, shape=(N,)),
                  [T(dtype, N), T(i32, N)], [v, np.arange(n, dtype=np.int32)[::-1]]),
+            Case(f"scatter_add-{dtype}-rows",  # one update per row: Triton places it without adding
+                 lambda b, u, i: b.scatter_add(u, i, axis=1, batch_dims=1, shape=(N, 3)),
+                 [T(dtype, N), T(i32, N)], [v, np.arange(n, dtype=np.int32) % 3]),
             Case(f"stop_gradient-{dtype}", lambda b, x: b.stop_gradient(x), [T(dtype, N)], [v]),
             Case(f"slice-{dtype}-empty", lambda b, x: b.slice(x, start=(0, 0), limit=(2, N), stride=(1, 1)),
                  [T(dtype, 2, N)], [np.zeros((2, 0), dtype.np)]),
