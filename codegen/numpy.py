@@ -391,7 +391,7 @@ def _users_broadcast(graph: Graph) -> set[int]:
 def _in_place(node: Node, args: list[str], target: str, threads: bool = True) -> str:
     """The node writing into `target`, a dying input of the output's type."""
     if node.prim is ADD_SCATTER:
-        return f"scatter_add_into({target}, {', '.join(args[1:])}, {node.params['axis']}, {node.params['batch_dims']})"
+        return f"add_scatter({', '.join(args)}, {node.params['axis']}, {node.params['batch_dims']}, out={target})"
     if node.prim.name == "select":
         return f"select({', '.join(args)}, out={target})"
     return _ufunc_call(node, args, f", out={target}", threads)

@@ -6,8 +6,11 @@
 - `fuse(graph)`: node pairs that one numpy call does better are merged into a node of a
   backend-private primitive, which only this backend's rule table knows:
   `add(x, scatter_add(u, idx))` where the scatter has no other use becomes
-  `add_scatter(x, u, idx)`, lowered to `np.add.at` into x (in place when x dies there),
-  instead of a zero matrix, a scatter into it and a full-size add;
+  `add_scatter(x, u, idx)`, `np.add.at` into `x + 0.0` (in place when x dies there),
+  instead of a zero matrix, a scatter into it and a full-size add: the same numbers,
+  as `(x + 0.0) + u` is `x + (0.0 + u)` for every x and u; but for floats only where no
+  two updates can land in one place (one index per row), as `(x + u) + v` is not
+  `x + (u + v)`;
   `select(x <= 0, 0, x)` (a relu) becomes `relu(x)`, one np.maximum and an add of +0.0
   in place; and `select(x > c, x, c)` becomes `fmax(x, c)`, `select(x < c, x, c)` `fmin`,
   where c is a constant that is neither NaN nor zero (at c = 0, fmax gives either zero at
@@ -99,6 +102,12 @@ def _is_plus_zero(facts: Facts, v) -> bool:
     return value == 0 and math.copysign(1.0, value) > 0
 
 
+def _one_per_place(scatter: Node) -> bool:
+    """No two of the scatter's updates land in one place: its indices have no dims beyond
+    the batch dims but ones of size 1."""
+    return all(d == 1 for d in scatter.inputs[1].shape[scatter.params["batch_dims"]:])
+
+
 def fuse(graph: Graph) -> Graph:
     facts = Facts(graph)  # for its use counts, and splats
     producer = facts.producer = {n.out.id: n for n in graph.nodes}
@@ -112,7 +121,7 @@ def fuse(graph: Graph) -> Graph:
             for dense, other in (n.inputs, reversed(n.inputs)):
                 s = producer.get(other.id)
                 if (s is not None and s.prim.name == "scatter_add" and facts.used_once(other)
-                        and dense is not other):
+                        and dense is not other and (_one_per_place(s) or not n.out.dtype.is_float)):
                     fused.add(id(s))
                     params = {"axis": s.params["axis"], "batch_dims": s.params["batch_dims"]}
                     nodes.append(Node(ADD_SCATTER, [dense, *s.inputs], params, n.out, n.span))
@@ -126,7 +135,7 @@ def fuse(graph: Graph) -> Graph:
 
 
 def _add_scatter(site, x, updates, idx, axis, batch_dims):
-    return f"scatter_add_into(np.array({x}), {updates}, {idx}, {axis}, {batch_dims})"
+    return f"add_scatter({x}, {updates}, {idx}, {axis}, {batch_dims})"
 
 
 fused_rules = {

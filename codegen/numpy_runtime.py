@@ -244,6 +244,13 @@ def scatter_add(updates, idx, axis, batch_dims, shape):
     return scatter_add_into(np.zeros(shape, updates.dtype), updates, idx, axis, batch_dims)
 
 
+def add_scatter(x, updates, idx, axis, batch_dims, out=None):
+    """`x + scatter_add(updates, idx, ...)` without the zeros: `x + 0.0` (into `out`, which
+    may be x), with the updates added at their indices. The same numbers when no two
+    updates share a place, as `(x + 0.0) + u` is `x + (0.0 + u)` for every x and u."""
+    return scatter_add_into(np.add(x, 0, out=out), updates, idx, axis, batch_dims)
+
+
 def scatter_add_into(out, updates, idx, axis, batch_dims):
     """`out + scatter_add(updates, idx, ...)`, added into `out` in place and returned."""
     index, order = batched_index(idx, axis, batch_dims, axis - batch_dims)

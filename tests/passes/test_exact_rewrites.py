@@ -207,3 +207,25 @@ def test_integer_division_by_zero_is_left_to_the_runtime():
     g = ir.verify(b.graph([x], [b.div(b.scalar(7, i32), b.scalar(0, i32))], "f"))
     assert "div" in [n.prim.name for n in simplify(g).nodes]
     assert compile_graph(g)(np.int32(0)) == evaluate(g, np.int32(0))[0] == 0
+
+
+def _add_of_scatter(idx_type, shape):
+    b = Builder()
+    x, u, idx = Value(TensorType(f64, shape), "x"), Value(TensorType(f64, idx_type.shape), "u"), Value(idx_type, "i")
+    total = b.add(x, b.scatter_add(u, idx, axis=len(shape) - 1, batch_dims=len(shape) - 1, shape=shape))
+    return ir.verify(b.graph([x, u, idx], [total], "f"))
+
+
+def test_an_add_of_a_scatter_keeps_the_zeros_signs_and_the_order_of_its_sums():
+    # one update per row: fused into `x + 0.0` and np.add.at, the same numbers
+    g = _add_of_scatter(TensorType(i32, (3,)), (3, 2))
+    x = np.array([[-0.0, -0.0], [-0.0, 1.0], [np.nan, -0.0]])
+    u, idx = np.array([-0.0, 2.0, -0.0]), np.array([0, 1, 1], np.int32)
+    source = compile_graph(g).source
+    assert "add_scatter(" in source
+    assert same_bits(compile_graph(g)(x, u, idx), evaluate(g, x, u, idx)[0])
+    # updates that may share a place are summed first, as written: (x + u) + v is not x + (u + v)
+    g = _add_of_scatter(TensorType(i32, (1, 2)), (1, 1))
+    x, u, idx = np.array([[1.0]]), np.array([[2.0**-53, 2.0**-53]]), np.array([[0, 0]], np.int32)
+    want = evaluate(g, x, u, idx)[0]
+    assert want[0, 0] == 1.0 + 2.0**-52 and same_bits(compile_graph(g)(x, u, idx), want)
