@@ -70,9 +70,9 @@ def schedule(graph: Graph) -> Graph:
 
 ADD_SCATTER = Primitive("add_scatter", lambda ts, **p: ts[0], ("axis", "batch_dims"), arity=3)
 # select(x > c, x, c) is fmax(x, c) for a constant c that is neither NaN (fmax would give
-# x at a NaN c) nor zero (the select gives c's zero at x = -c, fmax either zero), as NaN
+# x at a NaN c) nor zero (at x = -c the select gives c's zero, fmax either zero), as NaN
 # in x gives c in both; select(x < c, x, c) is fmin: one ufunc pass instead of a compare
-# and a masked select.
+# and a masked select. select(x <= 0, 0, x) is relu (numpy_runtime.relu).
 FMAX = Primitive("fmax", lambda ts: ts[0], arity=2, elementwise=True)
 FMIN = Primitive("fmin", lambda ts: ts[0], arity=2, elementwise=True)
 RELU = Primitive("relu", lambda ts: ts[0], elementwise=True)
@@ -86,11 +86,9 @@ def _clamp(n: Node, facts: Facts) -> Node | None:
     p = facts.node(pred)
     if p is None or p.prim.name != "compare" or not n.out.dtype.is_float:
         return None
-    x, c = p.inputs
-    direction = p.params["direction"]
-    if direction == "le" and on_false is x and facts.splat(c) == 0 and _is_plus_zero(facts, on_true):
+    (x, c), direction, value = p.inputs, p.params["direction"], facts.splat(p.inputs[1])
+    if direction == "le" and on_false is x and value == 0 and _is_plus_zero(facts, on_true):
         return Node(RELU, [x], {}, n.out, n.span)
-    value = facts.splat(c)
     if (direction not in _CLAMPS or x is not on_true or c is not on_false
             or value is None or value != value or value == 0):
         return None
