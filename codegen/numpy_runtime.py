@@ -86,13 +86,6 @@ def sign(x, out=None):
     return np.copysign(np.sign(x, out=out), x, out=out)
 
 
-def relu(x, out=None):
-    """max(x, 0) with relu(NaN) = NaN and relu(±0) = +0: np.maximum keeps NaN and gives
-    either zero at -0.0, and adding +0.0 makes every zero +0.0 and changes nothing else."""
-    r = with_scalar(np.maximum, x, x.dtype.type(0), out=out)
-    return np.add(r, 0, out=r) if np.ndim(r) else r + 0
-
-
 def power(x, y, out=None):
     """`np.power(x, y)` as C's pow: numpy computes a scalar exponent of 0.5 as a square
     root, which is -0.0 at -0.0 and NaN at -inf, where pow gives +0.0 and inf."""
@@ -272,6 +265,36 @@ SCALAR_MIN_SIZE = 1 << 12  # below this, the plain call is as fast
 _filled = {}
 
 
+def filled_chunk(dtype, scalar):
+    """A cached array of SCALAR_CHUNK elements equal to `scalar`, of `dtype`."""
+    key = (dtype.char, scalar, math.copysign(1.0, scalar))  # -0.0 is not 0.0 here
+    filled = _filled.get(key)
+    if filled is None:
+        if len(_filled) >= 16:
+            _filled.clear()
+        filled = _filled[key] = np.full(SCALAR_CHUNK, scalar, dtype)
+    return filled
+
+
+def relu(x, out=None):
+    """max(x, 0) with relu(NaN) = NaN and relu(±0) = +0: np.maximum keeps NaN and gives
+    either zero at -0.0, and adding +0.0 makes every zero +0.0 and changes nothing else.
+    Large arrays go a chunk at a time, the add while the chunk is in cache, against a
+    cached array of zeros (see with_scalar)."""
+    contiguous = type(x) is np.ndarray and x.flags.c_contiguous and (out is None or out.flags.c_contiguous)
+    if not contiguous or x.size < SCALAR_MIN_SIZE:
+        r = np.maximum(x, x.dtype.type(0), out=out)
+        return np.add(r, 0, out=r) if np.ndim(r) else r + 0
+    zeros = filled_chunk(x.dtype, 0.0)
+    if out is None:
+        out = np.empty(x.shape, x.dtype)
+    flat, dest = x.reshape(-1), out.reshape(-1)
+    for lo in range(0, flat.size, SCALAR_CHUNK):
+        part = dest[lo:lo + SCALAR_CHUNK]
+        np.add(np.maximum(flat[lo:lo + SCALAR_CHUNK], zeros[:part.size], out=part), 0, out=part)
+    return out
+
+
 def with_scalar(ufunc, x, y, out=None):
     """`ufunc(x, y, out=out)`, where one of x and y is a scalar of the other's dtype."""
     if type(x) is np.ndarray and type(y) is not np.ndarray:
@@ -283,12 +306,7 @@ def with_scalar(ufunc, x, y, out=None):
     size = array.size
     if size < SCALAR_MIN_SIZE or scalar != scalar:  # nan: no cache entry would ever match
         return ufunc(x, y, out=out)
-    key = (array.dtype.char, scalar, math.copysign(1.0, scalar))  # -0.0 is not 0.0 here
-    filled = _filled.get(key)
-    if filled is None:
-        if len(_filled) >= 16:
-            _filled.clear()
-        filled = _filled[key] = np.full(SCALAR_CHUNK, scalar, array.dtype)
+    filled = filled_chunk(array.dtype, scalar)
     if size <= SCALAR_CHUNK:  # a row block's worth: one call
         const = filled[:size].reshape(array.shape)
         return ufunc(array, const, out=out) if array is x else ufunc(const, array, out=out)
