@@ -1,26 +1,45 @@
 """`CompiledGraph`: what every backend hands back. The graph, the source it became, the
-function that source defines, and the arity check made before calling it."""
+function that source defines, its table of call-time checks, and the arity check made
+before calling it. A failed check (the runtime's `IndexFault`, which carries only its
+position in the table) becomes a `DDIndexError` at the span of the indexing expression."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
+from ddc.errors import DDIndexError
 from ddc.ir import Graph
+from ddc.ir import dims as D
+from ddc.ir.requirements import DimRequirement, index_message
 
-from .numpy_runtime import ArgumentError
+from .numpy_runtime import ArgumentError, IndexFault
 
 
 class CompiledGraph:
-    def __init__(self, graph: Graph, source: str, fn: Callable):
+    def __init__(self, graph: Graph, source: str, fn: Callable, checks: Sequence = ()):
         self.graph = graph
         self.source = source
         self.fn = fn
+        self.checks = list(checks)
         self._arity = len(graph.inputs)
 
     def __call__(self, *args):
         if len(args) != self._arity:
             raise ArgumentError(f"{self.graph.name} takes {self._arity} arguments, got {len(args)}")
-        return self.run(*args)
+        try:
+            return self.run(*args)
+        except IndexFault as fault:
+            raise index_error(self.checks[fault.check], fault.detail) from None
 
     def run(self, *args):
         """Call the generated function; a backend may wrap it (see TritonFunction)."""
         return self.fn(*args)
+
+
+def index_error(check, detail) -> DDIndexError:
+    """The located error of a failed check of the table, given what failed."""
+    if isinstance(check, DimRequirement):
+        env = dict(zip(sorted(D.names(check.expr)), detail))
+        return DDIndexError(check.message(env), check.span)
+    at, value, bound = detail
+    return DDIndexError(index_message(check.span, check.prim, check.index_name, check.param,
+                                      at, value, bound), check.span)

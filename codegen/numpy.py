@@ -42,6 +42,7 @@ import numpy as np
 from ddc.errors import IRError
 from ddc.ir import dims as D
 from ddc.ir.core import Graph, Node
+from ddc.ir import requirements
 from ddc.ir.dtypes import DType
 from ddc.ir.types import TensorType
 from ddc.ir.verify import verify
@@ -53,6 +54,10 @@ from .numpy_args import DimBinder, dtype_ref, start_function
 from .numpy_blocks import Region, find_regions, sliced
 from .numpy_buffers import BROADCASTS, VIEWS, plan_buffers
 from .numpy_fusion import ADD_SCATTER, fuse, fused_rules, optimize
+
+# What indexes, with the position of the index operand: the IR's primitives and the fused
+# add_scatter(x, updates, idx).
+INDEXED = {**requirements.INDEXED, ADD_SCATTER.name: 2}
 
 
 # -- what a rule sees ----------------------------------------------------------------------
@@ -455,7 +460,7 @@ def _return(graph: Graph, names: dict[int, str], bases: dict[int, object]) -> st
 
 
 def _region_lines(graph: Graph, region: Region, names: dict[int, str], mint: Minter,
-                  dims: DimBinder, held: Held, blocks: list[str]) -> list[str]:
+                  dims: DimBinder, held: Held, blocks: list[str], checked) -> list[str]:
     """A row region as a block function over `[lo, hi)` rows (appended to `blocks`, defined
     beside the function), and the lines that run it.
 
@@ -487,7 +492,7 @@ def _region_lines(graph: Graph, region: Region, names: dict[int, str], mint: Min
     for k, node in enumerate(nodes):
         local[node.out.id] = mint(node.out.name)
         target = plan.overwrite.get(k)
-        inner.append(_statement(node, local, dims, held, target and local[target.id], rows))
+        inner += checked(node, _statement(node, local, dims, held, target and local[target.id], rows), local)
         if k in plan.dying:
             inner.append("del " + ", ".join(local[v.id] for v in plan.dying[k]))
     inner += [f"{names[v.id]}[{lo}:{hi}] = {local[v.id]}" for v in region.outputs if v.id not in in_place]
@@ -512,10 +517,25 @@ def function_source(graph: Graph, name: str | None = None) -> str:
 
     Named `name` when given (the caller validates it), else a name minted from the graph's.
     """
+    return function_code(graph, name)[0]
+
+
+def function_code(graph: Graph, name: str | None = None) -> tuple[str, list]:
+    """`function_source`, and the table of call-time checks its code refers to."""
     verify(graph)
-    graph = fuse(optimize(graph))
-    start = start_function(graph, name)
+    runs = fuse(optimize(graph))
+    start = start_function(graph, name, runs=runs, indexed=INDEXED)
+    graph = runs
     mint, dims, body, names = start.mint, start.dims, start.body, start.names
+    computed = {id(n) for n in start.computed}
+
+    def checked(node: Node, statement: str, local: dict[int, str]) -> list[str]:
+        """The node's statement, after the check of its index where it is computed."""
+        if id(node) not in computed:
+            return [statement]
+        at = INDEXED[node.prim.name]
+        return [start.check_index(node, local[node.inputs[at].id], at), statement]
+
     bases: dict[int, object] = {v.id: "argument" for v in graph.inputs}
     regions = {r.nodes[0]: r for r in find_regions(graph)}
     blocks: list[str] = []  # the row blocks' functions, defined before this one
@@ -533,7 +553,7 @@ def function_source(graph: Graph, name: str | None = None) -> str:
     dying = plan.dying
     for i, node in enumerate(graph.nodes):
         if i in regions:
-            body += _region_lines(graph, regions[i], names, mint, dims, held, blocks)
+            body += _region_lines(graph, regions[i], names, mint, dims, held, blocks, checked)
             for v in regions[i].outputs:
                 bases[v.id] = v.id
             for n in regions[i].recomputed:
@@ -543,7 +563,7 @@ def function_source(graph: Graph, name: str | None = None) -> str:
         elif i not in inside:
             names[node.out.id] = mint(node.out.name)
             target = plan.overwrite.get(i)
-            body.append(_statement(node, names, dims, held, target and names[target.id]))
+            body += checked(node, _statement(node, names, dims, held, target and names[target.id]), names)
             if node.prim.name in VIEWS:
                 bases[node.out.id] = bases[node.inputs[0].id]
             else:
@@ -553,7 +573,7 @@ def function_source(graph: Graph, name: str | None = None) -> str:
             body.append("del " + ", ".join(names[v.id] for v in gone))
     body.append(_return(graph, names, bases))
     lines = blocks + [f"def {start.name}({', '.join(start.params)}):"] + [f"    {line}" for line in body]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n", start.checks
 
 
 # -- compiling and exporting ---------------------------------------------------------------
@@ -589,8 +609,8 @@ class NumpyFunction(CompiledGraph):
 
 
 def compile(graph: Graph) -> NumpyFunction:
-    source = function_source(graph)
-    return NumpyFunction(graph, source, _load(source))
+    source, checks = function_code(graph)
+    return NumpyFunction(graph, source, _load(source), checks)
 
 
 _RUNTIME_SOURCE = Path(numpy_runtime.__file__).read_text()

@@ -72,6 +72,35 @@ def size_error(who, axis, size, declared_size, expected):
     return ArgumentError(f"dim {axis} of {who} is {size}, expected {wanted}")
 
 
+# -- call-time checks: each refers to the compiled function's check table by position ---
+
+class IndexFault(IndexError):
+    """A call-time check failed: `check` is its position in the function's check table
+    (ddc turns this into a located DDIndexError), `detail` what failed: the dims' values
+    for a dim requirement, else (position, value, bound) of the first bad index."""
+
+    def __init__(self, check, detail):
+        super().__init__(check, detail)
+        self.check, self.detail = check, detail
+
+    def __str__(self):
+        if len(self.detail) == 3 and isinstance(self.detail[0], tuple):
+            at, value, bound = self.detail
+            return f"index{list(at)} = {value} is outside [0, {bound}) (check {self.check})"
+        return f"the dims {self.detail} violate requirement {self.check} of this function"
+
+
+def dim_fault(check, dims):
+    return IndexFault(check, tuple(int(d) for d in dims))
+
+
+def check_indices(check, idx, bound):
+    """Raise unless every element of the integer array `idx` lies in [0, bound)."""
+    if idx.size and (idx.min() < 0 or idx.max() >= bound):
+        bad = np.argwhere((idx < 0) | (idx >= bound))[0]
+        raise IndexFault(check, (tuple(int(i) for i in bad), int(idx[tuple(bad)]), int(bound)))
+
+
 # -- primitives that are more than one numpy call ------------------------------------------
 
 def logistic(x):
