@@ -374,11 +374,15 @@ def check_one_hot(c):
 
 
 def lower_one_hot(l):
+    """A 1 placed at each label along a new last axis: a scatter_add of ones, so a label
+    outside [0, c) is a DDIndexError at call time like any tensor index (no zero row)."""
     labels = l.tensor("x", l.join("x"))
-    shape = l.out.shape
-    spread = l.b.broadcast_in_dim(labels, shape=shape, broadcast_dimensions=tuple(range(labels.ndim)))
-    classes = l.b.iota(shape=shape, dimension=len(shape) - 1, dtype=labels.dtype)
-    return l.coerce(l.b.compare(spread, classes, direction="eq"), l.out.dtype)
+    k = labels.ndim
+    dtype = i32 if l.out.dtype.is_bool else l.out.dtype  # scatter_add adds: no bools
+    ones = l.const(1, dtype, tuple(labels.shape) + (1,))
+    column = l.reshape(labels, tuple(labels.shape) + (1,))
+    placed = l.b.scatter_add(ones, column, axis=k, batch_dims=k, shape=tuple(l.out.shape))
+    return l.coerce(placed, l.out.dtype)
 
 
 _define(BUILTINS, "one_hot", "x num_classes dtype", check_one_hot, lower_one_hot, dtype=None)

@@ -1,10 +1,10 @@
 """Picking by label without a one-hot: `one_hot(labels) * y` becomes gather and scatter.
 
-`one_hot(labels, c)` lowers to `convert(compare_eq(broadcast(labels), iota))`, a dense
-[..., c] matrix of zeros and ones. Multiplied into a tensor and summed over the class
-axis (the cross-entropy pick), it costs three full passes over [..., c] to read one entry
-per row; its cotangent (one-hot times a per-row value) is a dense matrix with one nonzero
-per row. The patterns here replace both by what they mean:
+`one_hot(labels, c)` lowers to `scatter_add(ones[..., 1], labels[..., None])` along a new
+last axis: a dense [..., c] matrix of zeros and ones. Multiplied into a tensor and summed
+over the class axis (the cross-entropy pick), it costs full passes over [..., c] to read
+one entry per row; its cotangent (one-hot times a per-row value) is a dense matrix with
+one nonzero per row. The patterns here replace both by what they mean:
 
 - `sum(one_hot(l) * y, axis=k)` -> `gather(y, l, axis=k, batch_dims=k)`;
 - `one_hot(l) * broadcast(a)`, `a` constant along k -> `scatter_add(a, l, ...)`;
@@ -12,8 +12,10 @@ per row. The patterns here replace both by what they mean:
 - `-scatter_add(a, l, ...)` -> `scatter_add(-a, l, ...)`.
 
 The class axis k must be the last (as `one_hot` makes it); the leading axes are batch
-dims of the gather. Labels outside [0, c) made a zero row before; now they are an
-IndexError, as numpy's own `take_along_axis` would give.
+dims of the gather. Every rewrite keeps the index rule: the one-hot's scatter and the
+gather or scatter that replaces it index with the same labels, so a label outside [0, c)
+raises the same DDIndexError before and after. A one-hot written as a comparison
+(`y[:, None] == arange(c)`) is not rewritten: there an out-of-range label is a zero row.
 """
 from __future__ import annotations
 
@@ -26,22 +28,19 @@ onehot_rules: dict = {}
 
 
 def one_hot_labels(facts: Facts, v: Value) -> Value | None:
-    """The labels `v` is the one-hot of (along its last axis), or None."""
+    """The label column (shape [..., 1]) that `v` is the one-hot of, along its last axis,
+    or None: `v` is `scatter_add(ones, labels)` with one label per row."""
     n = facts.node(v)
-    if n is None or n.prim.name != "convert" or not v.dtype.is_float:
+    if n is None or n.prim.name != "scatter_add" or not v.dtype.is_float or not _one_per_row(n, v.ndim - 1):
         return None
-    cmp = facts.node(n.inputs[0])
-    if cmp is None or cmp.prim.name != "compare" or cmp.params["direction"] != "eq":
+    updates, idx = n.inputs
+    spread = facts.node(updates)
+    if idx.ndim != v.ndim or spread is None or spread.prim.name != "broadcast_in_dim":
         return None
-    k = v.ndim - 1
-    for spread, iota in (cmp.inputs, reversed(cmp.inputs)):
-        s, i = facts.node(spread), facts.node(iota)
-        if (s is not None and i is not None and s.prim.name == "broadcast_in_dim"
-                and i.prim.name == "iota" and i.params["dimension"] == k
-                and tuple(s.params["broadcast_dimensions"]) == tuple(range(k))
-                and tuple(s.inputs[0].shape) == tuple(v.shape[:k])):
-            return s.inputs[0]
-    return None
+    one = facts.node(spread.inputs[0])
+    if one is None or one.prim.name != "constant" or one.params["value"] != 1:
+        return None
+    return idx
 
 
 def _split(facts: Facts, x: Value, y: Value):
@@ -51,10 +50,6 @@ def _split(facts: Facts, x: Value, y: Value):
         if labels is not None:
             return labels, b
     return None
-
-
-def _column(b, labels: Value) -> Value:
-    return b.reshape(labels, shape=tuple(labels.shape) + (1,))
 
 
 def _sum_rest(b, x: Value, axes, k: int) -> Value:
@@ -74,8 +69,8 @@ def _pick(b, facts, x, axes):
         if split is None:
             return None
         labels, y = split
-        picked = b.gather(y, _column(b, labels), axis=k, batch_dims=k)
-        return _sum_rest(b, b.reshape(picked, shape=tuple(labels.shape)), axes, k)
+        picked = b.gather(y, labels, axis=k, batch_dims=k)
+        return _sum_rest(b, b.reshape(picked, shape=tuple(labels.shape[:k])), axes, k)
     if n.prim.name == "scatter_add" and _one_per_row(n, k):
         updates = n.inputs[0]
         return _sum_rest(b, b.reshape(updates, shape=tuple(updates.shape[:k])), axes, k)
@@ -103,7 +98,7 @@ def _spread(b, facts, x, y):
     row_shape = tuple(x.shape[:k]) + (1,)
     updates = b.broadcast_in_dim(n.inputs[0], shape=row_shape,
                                  broadcast_dimensions=n.params["broadcast_dimensions"])
-    return b.scatter_add(updates, _column(b, labels), axis=k, batch_dims=k, shape=tuple(x.shape))
+    return b.scatter_add(updates, labels, axis=k, batch_dims=k, shape=tuple(x.shape))
 
 
 @pattern("onehot", "neg", table=onehot_rules)
