@@ -18,9 +18,10 @@ expression per axis over the space's iteration variables, by the rules of
 transpose, reshape, slice, pad, concatenate) and gather are index arithmetic inside the
 kernels, never host copies: a transposed operand is read transposed, a broadcast bias is
 read in place. A value whose map uses only the variables of an enclosing loop is computed
-there (hoisted). Loads are masked by the tile and by the bounds of every computed index; a
-gather index is wrapped like numpy's when negative, and one out of range reads 0 (a
-scatter drops it).
+there (hoisted). Loads are masked by the tile and by the bounds of every computed index.
+Gather and scatter indices outside [0, n) are a DDIndexError (the index rule): checked on
+the host before any launch where the index is an argument (`numpy_args`), else stored by
+its kernel and checked after the launches, the kernels masking what it would read or add.
 
 Kernels by kind (block sizes are powers of two picked from the shapes at call time, so
 a compiled function serves every size):
@@ -207,17 +208,9 @@ class Kernel:
         return self.index(atom, scope)
 
     def index(self, atom: Gathered, scope: Scope) -> str:
-        """An index read from a tensor, negative ones wrapped as numpy does."""
-        key = ("index", atom)
-        found = scope.lookup(key)
-        if found is not None:
-            return found
-        home = scope.home(atom.at)
-        raw = self.value(self.values[atom.index], atom.at, home)
-        n = self.dim(atom.size)
-        name = home.bind(f"tl.where({raw} < 0, {raw} + {n}, {raw})", "index")
-        home.cache[key] = name
-        return name
+        """An index read from a tensor, as it is: one outside [0, n) is masked off where it
+        is used, and the call raises (the index rule)."""
+        return self.value(self.values[atom.index], atom.at, scope)
 
     def unflatten(self, scope: Scope, flat_name: str, shape, names: list[str], sources: list[str]):
         """Define one variable per non-unit axis of `shape` from a flat row-major index."""
@@ -754,7 +747,10 @@ def module_body(graph: Graph, name: str | None = None) -> tuple[str, str, list[t
                                                 start.body, start.names)
     values = {v.id: v for v in graph.inputs + [n.out for n in graph.nodes]}
     kernels, sources = [], []
-    fusion = fuse(graph)
+    # An index computed in the graph is stored too, and checked after the launches: the
+    # kernels mask what an index out of range would read or add, and the call raises.
+    computed = [n.inputs[1] for n in start.computed]
+    fusion = fuse(Graph(graph.inputs, graph.nodes, graph.outputs + computed, graph.name))
     for group in fusion.groups:
         for v in group.outputs:
             tensors[v.id] = mint(v.name)
@@ -766,6 +762,7 @@ def module_body(graph: Graph, name: str | None = None) -> tuple[str, str, list[t
         body += kernel.launch()
         sources.append(kernel.source())
         kernels.append((kernel.name, group))
+    body += [start.check_index(node, tensors[node.inputs[1].id]) for node in start.computed]
     body.append(_return(graph, tensors))
     host = [f"def {fname}({', '.join(params)}):"] + [f"    {line}" for line in body]
     return "\n\n".join(sources + ["\n".join(host) + "\n"]), fname, kernels, start.checks
