@@ -65,7 +65,7 @@ class IndexCheck:
 def index_message(check_span, prim: str, index_name: str | None, param: str | None,
                   position: Sequence[int], value: int, bound: int) -> str:
     """`labels[3] = 7 is outside [0, 5) for parameter y`."""
-    at = "".join(f"[{i}]" for i in position)
+    at = f"[{', '.join(map(str, position))}]" if position else ""
     name = index_name or param or "index"
     of = f" for parameter {param}" if param else ""
     return f"{name}{at} = {value} is outside [0, {bound}){of} in {what(check_span, prim)}"
