@@ -94,9 +94,13 @@ def dim_fault(check, dims):
     return IndexFault(check, tuple(int(d) for d in dims))
 
 
+_UNSIGNED = {4: np.dtype("uint32"), 8: np.dtype("uint64")}
+
+
 def check_indices(check, idx, bound):
-    """Raise unless every element of the integer array `idx` lies in [0, bound)."""
-    if idx.size and (idx.min() < 0 or idx.max() >= bound):
+    """Raise unless every element of the integer array `idx` lies in [0, bound). One pass:
+    seen as unsigned, a negative index is larger than any bound."""
+    if idx.size and np.maximum.reduce(idx.view(_UNSIGNED[idx.dtype.itemsize]), axis=None) >= bound:
         bad = np.argwhere((idx < 0) | (idx >= bound))[0]
         raise IndexFault(check, (tuple(int(i) for i in bad), int(idx[tuple(bad)]), int(bound)))
 
