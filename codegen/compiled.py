@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from ddc.errors import DDIndexError
 from ddc.ir import Graph
-from ddc.ir import dims as D
-from ddc.ir.requirements import DimRequirement, index_message
+from ddc.ir.requirements import index_error
 
 from .numpy_runtime import ArgumentError, IndexFault
 
@@ -34,12 +32,3 @@ class CompiledGraph:
         """Call the generated function; a backend may wrap it (see TritonFunction)."""
         return self.fn(*args)
 
-
-def index_error(check, detail) -> DDIndexError:
-    """The located error of a failed check of the table, given what failed."""
-    if isinstance(check, DimRequirement):
-        env = dict(zip(sorted(D.names(check.expr)), detail))
-        return DDIndexError(check.message(env), check.span)
-    at, value, bound = detail
-    return DDIndexError(index_message(check.span, check.prim, check.index_name, check.param,
-                                      at, value, bound), check.span)

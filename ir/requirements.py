@@ -24,6 +24,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
+import numpy as np
+
+from ddc.errors import DDIndexError
+
 from . import dims as D
 from .core import Graph, Node, Value
 
@@ -199,3 +203,38 @@ def call_checks(graphs: Sequence[Graph], indexed: Mapping[str, int] = INDEXED) -
             elif graph is graphs[-1]:
                 computed.append(node)
     return Checks(prologue, computed)
+
+
+# -- failures ------------------------------------------------------------------------------
+
+def index_error(check: DimRequirement | IndexCheck, detail) -> DDIndexError:
+    """The located error of a failed check, given what failed: the values of the
+    requirement's dims (in sorted name order), or (position, value, bound) of the first
+    index outside its dim."""
+    if isinstance(check, DimRequirement):
+        env = dict(zip(sorted(D.names(check.expr)), detail))
+        return DDIndexError(check.message(env), check.span)
+    at, value, bound = detail
+    return DDIndexError(index_message(check.span, check.prim, check.index_name, check.param,
+                                      at, value, bound), check.span)
+
+
+def first_outside(idx: np.ndarray, bound: int) -> tuple | None:
+    """(position, value, bound) of the first element of `idx` outside [0, bound), or None."""
+    bad = (idx < 0) | (idx >= bound)
+    if not bad.any():
+        return None
+    at = tuple(int(i) for i in np.argwhere(bad)[0])
+    return at, int(idx[at]), int(bound)
+
+
+def check_call(checks: Sequence, dims: Mapping[str, int], arrays: Sequence[np.ndarray]) -> None:
+    """Make the prologue's checks in Python, for an interpreter (`ir.reference`)."""
+    for check in checks:
+        if isinstance(check, DimRequirement):
+            if not check.holds(dims):
+                raise index_error(check, [dims[n] for n in sorted(D.names(check.expr))])
+            continue
+        failed = first_outside(arrays[check.input], D.evaluate(check.bound, dims))
+        if failed is not None:
+            raise index_error(check, failed)

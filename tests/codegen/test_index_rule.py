@@ -1,4 +1,5 @@
-"""The index rule on every path (numpy, its debug_nans variant, Triton, every transform):
+"""The index rule on every path (the reference evaluator, numpy, its debug_nans variant,
+Triton, every transform):
 a constant index or slice on a symbolic dim that the call's dims make invalid, and an
 integer tensor index outside [0, n), raise `DDIndexError` at the indexing expression
 before any number comes back; valid calls give the same numbers everywhere."""
@@ -11,16 +12,20 @@ import numpy as np
 import pytest
 
 import ddc
+from ddc.ir.reference import evaluate
 from ddc.ir.requirements import call_checks
 
 from ..backends import to_numpy
 
-PATHS = ["numpy", "debug_nans", "triton"]
+PATHS = ["reference", "numpy", "debug_nans", "triton"]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 F32 = np.float32
 
 
 def call(fn, path: str, *args):
+    if path == "reference":
+        out = evaluate(fn.graph_for(fn.bind_dtype(args)), *args)
+        return tuple(out) if len(out) > 1 else out[0]
     if path == "triton":
         out = ddc.jit(fn, backend="triton")(*args)
     elif path == "debug_nans":
@@ -244,3 +249,18 @@ def test_a_valid_call_pays_microseconds_for_the_check():
     for _ in range(1000):
         check_indices(0, idx, 1024)
     print(f"check_indices on [1024] int32: {(time.perf_counter() - start) * 1e3:.2f} us per call")
+
+
+def test_every_path_raises_the_same_error_word_for_word():
+    m = ddc.loads(TAKE + NEG)
+    x = np.arange(4, dtype=F32)
+    calls = [(m.pick, (x, np.array([0, 7], np.int32))), (m.shifted, (x, np.array([3], np.int32))),
+             (ddc.grad(m.total), (x, np.array([-1], np.int32))), (m.f, (np.arange(3, dtype=F32),)),
+             (ddc.grad(m.f), (np.arange(3, dtype=F32),))]
+    for fn, args in calls:
+        said = set()
+        for path in PATHS:
+            with pytest.raises(ddc.DDIndexError) as info:
+                call(fn, path, *args)
+            said.add(str(info.value))
+        assert len(said) == 1, said
