@@ -13,7 +13,7 @@ import re
 from typing import Any, Callable, Sequence
 
 from .config import config
-from .errors import CallError, DDError, NumericsError, Span
+from .errors import CallError, DDError, DDIndexError, NumericsError, Span
 from ddc.ir import DType, Graph, f32, f64
 
 GraphBuilder = Callable[[DType], Graph]
@@ -123,7 +123,7 @@ class Function:
         except ArgumentError as e:
             hint = self.dim_hint if str(e).startswith("dim ") else None
             raise CallError(f"{self.name}: {e}", self._blamed(str(e)), hint=hint) from None
-        except NumericsError as e:
+        except (NumericsError, DDIndexError) as e:
             e.span = e.span or self.span
             raise
         return self.structure(out) if self.structure else out
