@@ -49,7 +49,7 @@ class DimRequirement:
         right = {m: -c for m, c in _terms(self.expr).items() if c < 0 or not m}
         need = f"{_text(left)} >= {_text(right)}"
         got = ", ".join(f"{n} = {env[n]}" for n in sorted(D.names(self.expr)))
-        return f"{what(self.span, self.prim)} needs {need}, got {got}"
+        return f"{what(self.span, self.prim)} needs {need}" + (f", got {got}" if got else "")
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def _terms(d: D.Dim) -> dict:
 def _text(terms: dict) -> str:
     if not terms:
         return "0"
-    return D.render(D._normalise(dict(terms)), str)
+    return D.render(D.Sym(terms), str)
 
 
 def statically_true(d: D.Dim) -> bool:
