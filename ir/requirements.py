@@ -164,8 +164,10 @@ class Checks:
 
 
 def call_checks(graphs: Sequence[Graph], indexed: Mapping[str, int] = INDEXED) -> Checks:
-    """The checks of running `graphs[0]`; later graphs are forms of it (the backend's
-    rewritten graph), whose checks are added where new. Inputs are matched by position."""
+    """The checks of running `graphs[0]`. Later graphs are forms of it (a backend's
+    rewritten graph): their index checks are added where new, as a rewrite may make a
+    gather of its own (a one-hot pick), but not their dims, which an exact rewrite never
+    makes stricter. Inputs are matched by position."""
     prologue: list = []
     seen: set = set()
     computed: list[Node] = []
@@ -183,10 +185,9 @@ def call_checks(graphs: Sequence[Graph], indexed: Mapping[str, int] = INDEXED) -
         producers = graph.producers()
         positions = {v.id: i for i, v in enumerate(graph.inputs)}
         for node in graph.nodes:
-            for d in node.out.shape:
-                require(d, node)
-            for expr in dim_rules.get(node.prim.name, lambda n: [])(node):
-                require(expr, node)
+            if graph is graphs[0]:
+                for expr in (*node.out.shape, *dim_rules.get(node.prim.name, lambda n: [])(node)):
+                    require(expr, node)
             if node.prim.name not in indexed:
                 continue
             bound, idx = index_bound(node), node.inputs[indexed[node.prim.name]]
