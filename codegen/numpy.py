@@ -41,8 +41,8 @@ import numpy as np
 
 from ddc.errors import IRError
 from ddc.ir import dims as D
-from ddc.ir.core import Graph, Node
 from ddc.ir import requirements
+from ddc.ir.core import Graph, Node
 from ddc.ir.dtypes import DType
 from ddc.ir.types import TensorType
 from ddc.ir.verify import verify

@@ -251,10 +251,15 @@ def test_a_valid_call_pays_microseconds_for_the_check():
     print(f"check_indices on [1024] int32: {(time.perf_counter() - start) * 1e3:.2f} us per call")
 
 
+ROW = "\ndef row(x: f32[n, d], i: i32) -> f32:\n    return sum(x[i + 1] * x[i + 1])\n"
+
+
 def test_every_path_raises_the_same_error_word_for_word():
-    m = ddc.loads(TAKE + NEG)
+    m = ddc.loads(TAKE + NEG + ROW)
     x = np.arange(4, dtype=F32)
+    rows = np.arange(12, dtype=F32).reshape(3, 4)
     calls = [(m.pick, (x, np.array([0, 7], np.int32))), (m.shifted, (x, np.array([3], np.int32))),
+             (m.row, (rows, np.int32(2))), (ddc.grad(m.row), (rows, np.int32(-2))),
              (ddc.grad(m.total), (x, np.array([-1], np.int32))), (m.f, (np.arange(3, dtype=F32),)),
              (ddc.grad(m.f), (np.arange(3, dtype=F32),))]
     for fn, args in calls:
