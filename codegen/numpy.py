@@ -492,7 +492,8 @@ def _region_lines(graph: Graph, region: Region, names: dict[int, str], mint: Min
     for k, node in enumerate(nodes):
         local[node.out.id] = mint(node.out.name)
         target = plan.overwrite.get(k)
-        inner += checked(node, _statement(node, local, dims, held, target and local[target.id], rows), local)
+        inner += checked(node, _statement(node, local, dims, held, target and local[target.id], rows), local,
+                         region, lo)
         if k in plan.dying:
             inner.append("del " + ", ".join(local[v.id] for v in plan.dying[k]))
     inner += [f"{names[v.id]}[{lo}:{hi}] = {local[v.id]}" for v in region.outputs if v.id not in in_place]
@@ -529,12 +530,15 @@ def function_code(graph: Graph, name: str | None = None) -> tuple[str, list]:
     mint, dims, body, names = start.mint, start.dims, start.body, start.names
     computed = {id(n) for n in start.computed}
 
-    def checked(node: Node, statement: str, local: dict[int, str]) -> list[str]:
-        """The node's statement, after the check of its index where it is computed."""
+    def checked(node: Node, statement: str, local: dict[int, str], region=None, lo=None) -> list[str]:
+        """The node's statement, after the check of its index where it is computed (in a
+        row block, of the block's rows, which start at `lo`)."""
         if id(node) not in computed:
             return [statement]
         at = INDEXED[node.prim.name]
-        return [start.check_index(node, local[node.inputs[at].id], at), statement]
+        idx = node.inputs[at]
+        first_row = lo if region is not None and sliced(idx, region.rows) else None
+        return [start.check_index(node, local[idx.id], at, first_row), statement]
 
     bases: dict[int, object] = {v.id: "argument" for v in graph.inputs}
     regions = {r.nodes[0]: r for r in find_regions(graph)}

@@ -173,12 +173,14 @@ class FunctionStart:
     checks: list  # the check table: the prologue's checks, then any the body adds
     computed: list[Node]  # indexing nodes of the last graph whose index the body must check
 
-    def check_index(self, node: Node, idx: str, position: int = 1) -> str:
-        """The line checking `node`'s computed index (its input `position`, named `idx`),
-        added to the table."""
+    def check_index(self, node: Node, idx: str, position: int = 1, first_row: str | None = None) -> str:
+        """The line checking `node`'s computed index (its input `position`, named `idx`;
+        its rows start at `first_row` of the whole index inside a row block), added to
+        the table."""
         self.checks.append(IndexCheck(None, index_bound(node), node.span, node.prim.name,
                                       node.inputs[position].name, None))
-        return index_line(len(self.checks) - 1, idx, self.dims.expr(index_bound(node)))
+        line = index_line(len(self.checks) - 1, idx, self.dims.expr(index_bound(node)))
+        return line if first_row is None else f"{line[:-1]}, {first_row})"
 
 
 def start_function(graph: Graph, name: str | None = None,

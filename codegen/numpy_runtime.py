@@ -97,12 +97,14 @@ def dim_fault(check, dims):
 _UNSIGNED = {4: np.dtype("uint32"), 8: np.dtype("uint64")}
 
 
-def check_indices(check, idx, bound):
+def check_indices(check, idx, bound, first_row=0):
     """Raise unless every element of the integer array `idx` lies in [0, bound). One pass:
-    seen as unsigned, a negative index is larger than any bound."""
+    seen as unsigned, a negative index is larger than any bound. `first_row`: where the
+    rows of `idx` start in the whole index (a row block checks its own rows)."""
     if idx.size and np.maximum.reduce(idx.view(_UNSIGNED[idx.dtype.itemsize]), axis=None) >= bound:
-        bad = np.argwhere((idx < 0) | (idx >= bound))[0]
-        raise IndexFault(check, (tuple(int(i) for i in bad), int(idx[tuple(bad)]), int(bound)))
+        bad = tuple(int(i) for i in np.argwhere((idx < 0) | (idx >= bound))[0])
+        at = (bad[0] + first_row,) + bad[1:] if bad else bad
+        raise IndexFault(check, (at, int(idx[bad]), int(bound)))
 
 
 # -- primitives that are more than one numpy call ------------------------------------------

@@ -269,3 +269,19 @@ def test_every_path_raises_the_same_error_word_for_word():
                 call(fn, path, *args)
             said.add(str(info.value))
         assert len(said) == 1, said
+
+
+def test_a_computed_index_checked_in_row_blocks_is_reported_at_its_row(monkeypatch):
+    from ddc.codegen import numpy_runtime
+
+    monkeypatch.setattr(numpy_runtime, "THREADS", 2)
+    monkeypatch.setattr(numpy_runtime, "PARALLEL_MIN_SIZE", 1 << 10)  # many blocks of rows
+    m = ddc.loads("import losses\ndef f(z: f32[n, c], y: i32[n]) -> f32:\n"
+                  "    return mean(losses.cross_entropy(z, abs(y) - 1))\n")
+    g = ddc.grad(m.f)
+    assert any("check_indices(" in line and line.startswith("    ") for line in g.source.split("def gradf")[0].splitlines())
+    z, y = np.ones((2048, 256), F32), np.full(2048, 3, np.int32)
+    assert g(z, y).shape == (2048, 256)
+    y[1500] = 0
+    with pytest.raises(ddc.DDIndexError, match=r"index\[1500\] = -1 is outside \[0, 256\)"):
+        g(z, y)
