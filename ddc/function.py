@@ -16,7 +16,6 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-
 from .config import config
 from .errors import CallError, DDError, NumericsError, Span
 from ddc.ir import DType, Graph, f32, f64

@@ -16,7 +16,9 @@ argument types, and inlined (`ir.inline`), so nodes keep the callee's names and 
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 from ddc.ir import Builder, Graph, Value, dims as D, inline, verify
@@ -193,12 +195,14 @@ class _FunctionLowering:
         if is_static(t):
             return self.static(t)
         if isinstance(t, Tensor) and t.weak and isinstance(self.info.plans.get(e), Apply):
-            return Weak(lambda dtype: self.weak_at(e, dtype), self.concrete(t))
+            return Weak(partial(self.weak_at, e), self.concrete(t))
         if e in self.values:  # the inner links of a chain, lowered on the way in
             return self.values[e]
         for link in left_spine(e, self.values):  # `a + b + c + ...`: innermost first, without recursion
             self.expr(link)
-        return self.lowered(e, e, lambda: getattr(self, "_" + type(e).__name__)(e))
+        with self.spanned(e):
+            self.values[e] = getattr(self, "_" + type(e).__name__)(e)
+        return self.values[e]
 
     def weak_at(self, e, dtype: DType) -> Value:
         """Weak expression `e` lowered at `dtype` (its operands at the dtypes it needs)."""
@@ -208,14 +212,17 @@ class _FunctionLowering:
         for link in left_spine(e, _LoweredAt(self.values, dtype)):  # a long weak chain: links first
             if not is_static(self.info.types[link]):
                 self.expr(link).at(self.b, dtype)
-        return self.lowered(e, key, lambda: self.planned(e, dtype))
+        with self.spanned(e):
+            self.values[key] = self.planned(e, dtype)
+        return self.values[key]
 
-    def lowered(self, e, key, lower):
+    @contextmanager
+    def spanned(self, e):
+        """Nodes made inside get `e`'s span, and so do errors raised without one."""
         outer, self.b.span = self.b.span, e.span
         try:
             with located(e.span):  # e.g. a pass rejecting a transform: point at the call
-                self.values[key] = lower()
-                return self.values[key]
+                yield
         finally:
             self.b.span = outer
 
