@@ -74,15 +74,18 @@ class Weak:
     name: str | None = None
 
     def at(self, b: Builder, dtype: DType) -> Value:
-        """The expression as a `dtype` tensor: emitted at `dtype` when that is of its kind or
-        above (an integer is computed in the float it meets), else at its default and
-        converted, as `astype` would (a float made an integer, a comparison made a number)."""
-        own = self.type.dtype
-        direct = kind(own) != BOOL and kind(dtype) >= kind(own)
-        v = self.emit(dtype if direct else own)
+        """The expression as a `dtype` tensor, converted when emitted at another dtype."""
+        v = self.emit(self.emitted_at(dtype))
         if v.name is None:
             v.name = self.name
         return v if v.dtype == dtype else b.convert(v, dtype=dtype)
+
+    def emitted_at(self, dtype: DType) -> DType:
+        """`dtype` when that is of the expression's kind or above (an integer is computed in
+        the float it meets), else its default, to be converted as `astype` would (a float
+        made an integer, a comparison made a number)."""
+        own = self.type.dtype
+        return dtype if kind(own) != BOOL and kind(dtype) >= kind(own) else own
 
 
 def coerce(b: Builder, value, dtype: DType, shape=None) -> Value:
@@ -211,7 +214,7 @@ class _FunctionLowering:
             return self.values[key]
         for link in left_spine(e, _LoweredAt(self.values, dtype)):  # a long weak chain: links first
             if not is_static(self.info.types[link]):
-                self.expr(link).at(self.b, dtype)
+                self.weak_at(link, self.expr(link).emitted_at(dtype))
         with self.spanned(e):
             self.values[key] = self.planned(e, dtype)
         return self.values[key]
