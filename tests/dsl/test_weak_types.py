@@ -10,6 +10,7 @@ import ddc
 import ddc.testing
 from ddc import ir
 
+from ..backends import assert_same_numbers
 from .util import error_of, lowered, run
 
 X = np.array([0.7, -1.3, 2.9])
@@ -53,8 +54,7 @@ def constants_are(graph: ir.Graph, dtype: ir.DType) -> None:
 def test_f64_programs_are_exact(expr, formula, backend):
     for param in ("f64", "float"):  # the default float of f64 code is f32; a generic one's is f64
         source = program(expr, param)
-        out = run(source, "f", X, dtype=ir.f64, backend=backend)
-        assert out.dtype == np.float64 and np.array_equal(out, formula(X, np.float64)), (param, out)
+        assert_same_numbers(run(source, "f", X, dtype=ir.f64, backend=backend), formula(X, np.float64), backend)
         graph = lowered(source, "f", ir.f64)
         constants_are(graph, ir.f64)
         assert "f32" not in str(graph)
@@ -63,8 +63,7 @@ def test_f64_programs_are_exact(expr, formula, backend):
 @pytest.mark.parametrize("expr, formula", EXAMPLES, ids=[e for e, _ in EXAMPLES])
 def test_f32_programs_are_numpys_f32(expr, formula, backend):
     x = X.astype(np.float32)
-    out = run(program(expr, "float"), "f", x, backend=backend)
-    assert out.dtype == np.float32 and np.array_equal(out, formula(x, np.float32))
+    assert_same_numbers(run(program(expr, "float"), "f", x, backend=backend), formula(x, np.float32), backend)
     assert "f64" not in str(lowered(program(expr, "float"), "f"))
 
 
