@@ -231,3 +231,12 @@ def test_python_scalars_never_decide_the_float():
         assert m.alone(s).dtype == np.float32 and m.alone(s) == np.float32(s) * np.float32(3)
     # a number for an f32 parameter is rounded to f32 once, as numpy's asarray(s, f32)
     assert np.array_equal(m.typed(X, 0.1), X * np.float64(np.float32(0.1)))
+
+
+def test_a_weak_one_hot_takes_the_float_of_the_logits_it_meets():
+    # before weak types one_hot(y, c) was f32 and clashed with f64 logits in the generic call
+    m = ddc.loads("import losses\n\ndef f(z: f64[n, c], y: i32[n]) -> f64[n]:\n"
+                  "    return losses.cross_entropy_soft(z, one_hot(y, c))\n")
+    z, y = np.random.default_rng(5).standard_normal((4, 3)), np.array([0, 2, 1, 2], np.int32)
+    log_softmax = z - z.max(1, keepdims=True) - np.log(np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True))
+    np.testing.assert_allclose(m.f(z, y), -log_softmax[np.arange(4), y], rtol=1e-14)
