@@ -12,7 +12,8 @@ The rules that are easy to get wrong, written down once here:
   negative included, raises `DDIndexError` at the node's span. A dim the call makes
   negative, or a slice bound outside its dim (`x[-5]` at n = 3), raises it too. These are
   the checks of `ir.requirements`, made before any node runs as the backends make them,
-  with the same messages; an index computed in the graph is checked where it is used.
+  with the same messages; an index computed in the graph is checked where it is used,
+  and only when the node using it is live (its result reaches an output).
 - `sign(±0) = ±0` and `sign(NaN) = NaN`; `max`/`min` propagate NaN (numpy's `maximum`).
 - Float-to-int `convert` truncates toward zero, maps NaN to 0 and saturates at the int
   type's limits; float-to-bool is `x != 0` (NaN is true), as numpy's cast.
@@ -42,7 +43,7 @@ def evaluate(graph: Graph, *args) -> list[np.ndarray]:
     dims = bind_dims([v.type.shape for v in graph.inputs], [a.shape for a in arrays])
     check_call(call_checks([graph]).prologue, dims, arrays)
     env = {v.id: a for v, a in zip(graph.inputs, arrays)}
-    for node in graph.nodes:
+    for node in _live(graph):
         shape = tuple(D.evaluate(d, dims) for d in node.out.type.shape)
         result = _run(node, [env[v.id] for v in node.inputs], dims)
         result = np.asarray(result, dtype=node.out.dtype.np)
@@ -50,6 +51,18 @@ def evaluate(graph: Graph, *args) -> list[np.ndarray]:
             raise IRError(f"reference: {node.prim.name} made {result.shape}, its type says {shape}")
         env[node.out.id] = result
     return [env[v.id] for v in graph.outputs]
+
+
+def _live(graph: Graph) -> list[Node]:
+    """The nodes the outputs depend on: a node nothing reads is never run (so an index it
+    would have checked is not checked), as after any backend's dead-code elimination."""
+    needed = {v.id for v in graph.outputs}
+    live = []
+    for node in reversed(graph.nodes):
+        if node.out.id in needed:
+            live.append(node)
+            needed.update(v.id for v in node.inputs)
+    return live[::-1]
 
 
 def _argument(value, arg, position: int) -> np.ndarray:
