@@ -61,6 +61,7 @@ from ddc.errors import IRError
 from ddc.ir import dims as D
 from ddc.ir.core import Graph, Node, Value
 from ddc.ir.dtypes import DType
+from ddc.ir.primitives import strided_extent
 from ddc.ir.verify import verify
 from ddc.passes.fusion import (
     FloorDiv, Gathered, Group, Ix, Mod, Var, collides, flat, fuse, gather_maps, identity,
@@ -614,6 +615,8 @@ def _moved(k: Kernel, node: Node, at, scope: Scope) -> str:
 
 def _pad(k: Kernel, node: Node, at, scope: Scope) -> str:
     (x,) = node.inputs
+    if x.type.size() == 0:  # all padding: nothing to read (an empty operand has no memory)
+        return f"tl.full([1], {zero_of(x.dtype)}, {TL_TYPES[x.dtype.name]})"
     (x_at,) = index_rules["pad"](node, at)
     value = k.value(x, x_at, scope)
     p = node.params
@@ -622,7 +625,7 @@ def _pad(k: Kernel, node: Node, at, scope: Scope) -> str:
         if lo == 0 and hi == 0 and it == 0:
             continue
         shifted = k.ix(ix - lo, scope)
-        inside.append(f"({shifted} >= 0) & ({shifted} < {k.dim((d - 1) * (it + 1) + 1)})")
+        inside.append(f"({shifted} >= 0) & ({shifted} < {k.dim(strided_extent(d, it + 1))})")
         if it:
             inside.append(f"(({shifted}) % {it + 1} == 0)")
     if not inside:

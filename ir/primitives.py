@@ -215,14 +215,23 @@ def _slice_rule(ts, start, limit, stride):
 register(Primitive("slice", _slice_rule, ("start", "limit", "stride"), linear=True))
 
 
+def strided_extent(n: D.Dim, stride: int) -> D.Dim:
+    """How far `n` elements `stride` apart reach: (n - 1) * stride + 1, and 0 for none.
+    Symbolic only when stride is 1 (as `slice_length` makes it)."""
+    if stride == 1:
+        return n
+    if not isinstance(n, int):
+        _fail("pad", f"a spacing of {stride} needs a static dim, got {n}")
+    return max(n - 1, 0) * stride + min(n, 1)
+
+
 def _pad_rule(ts, low, high, interior):
     (t,) = ts
     if not (len(low) == len(high) == len(interior) == t.ndim):
         _fail("pad", f"low/high/interior must each have {t.ndim} entries")
-    shape = []
-    for d, lo, hi, it in zip(t.shape, low, high, interior):
-        shape.append(d + lo + hi + (d - 1) * it)
-    return t.with_shape(shape)
+    if any(not isinstance(it, int) or it < 0 for it in interior):
+        _fail("pad", f"interior padding must be non-negative ints, got {interior}")
+    return t.with_shape(lo + strided_extent(d, it + 1) + hi for d, lo, hi, it in zip(t.shape, low, high, interior))
 
 
 # zero padding only: what the transpose of `slice` needs
