@@ -587,6 +587,18 @@ def _pow(k: Kernel, node: Node, at, scope: Scope) -> str:
     return f"power({k.value(x, at, scope)}, {k.value(y, at, scope)})"
 
 
+def _integer_pow(k: Kernel, node: Node, at, scope: Scope) -> str:
+    """The numpy backend's multiplication chain (`multiply_out`) written out, with the
+    squarings as calls (`square(square(x))`), so the source grows with the exponent's bits."""
+    (x,), n, dtype = node.inputs, node.params["y"], node.out.dtype
+    if n == 0:
+        return f"tl.full([1], 1, {TL_TYPES[dtype.name]})"
+    one = f"tl.full([1], 1, {TL_TYPES[dtype.name]})"
+    return numpy_runtime.multiply_out(
+        k.value(x, at, scope), n, lambda a, b: f"({a} * {b})", lambda a: f"square({a})",
+        lambda a: _div(node, one, a))
+
+
 def _extremum(name: str):
     def fn(node, x, y):
         nan = ", propagate_nan=tl.PropagateNan.ALL" if node.out.dtype.is_float else ""
@@ -712,6 +724,7 @@ triton_rules: dict[str, Callable[[Kernel, Node, tuple, Scope], str]] = {
     "mul": _infix("*"),
     "div": _map(_div),
     "pow": _pow,
+    "integer_pow": _integer_pow,
     "max": _map(_extremum("maximum")),
     "min": _map(_extremum("minimum")),
     "compare": _map(lambda node, x, y: f"{x} {_COMPARE_OPS[node.params['direction']]} {y}"),

@@ -115,9 +115,19 @@ def lower_binary(prim: str):
                               l.tensor("y", l.out.dtype, l.out.shape))
 
 
+def lower_pow(l):
+    """An integer literal exponent (weak, so still a Python int here) is an integer power:
+    `x ** 2` is x * x and `x ** 0` is 1, with the derivatives those give (JAX's rule)."""
+    y = l.args["y"]
+    if isinstance(y, int) and not isinstance(y, bool):
+        return l.b.integer_pow(l.tensor("x", l.out.dtype, l.out.shape), y=y)
+    return lower_binary("pow")(l)
+
+
 for _op, _prim, _check in [("+", "add", check_arith), ("-", "sub", check_arith), ("*", "mul", check_arith),
-                           ("/", "div", check_true_divide), ("**", "pow", check_pow)]:
+                           ("/", "div", check_true_divide)]:
     _define(OPERATORS, _op, "x y", _check, lower_binary(_prim))
+_define(OPERATORS, "**", "x y", check_pow, lower_pow)
 _define(BUILTINS, "maximum", "x y", check_arith, lower_binary("max"))
 _define(BUILTINS, "minimum", "x y", check_arith, lower_binary("min"))
 

@@ -63,6 +63,17 @@ for _n in BINARY_FLOAT:
     register(Primitive(_n, _elementwise(_n, True), arity=2, elementwise=True))
 
 
+def _integer_pow_rule(ts, y):
+    """`x ** y` for a constant int `y` (JAX's `lax.integer_pow`): a chain of multiplications
+    (`numpy_runtime.multiply_out`), so `x ** 0` is 1 and its derivatives are exact at 0."""
+    if not isinstance(y, int) or isinstance(y, bool):
+        _fail("integer_pow", f"the exponent must be an int, got {y!r}")
+    return _elementwise("integer_pow", True)(ts)
+
+
+register(Primitive("integer_pow", _integer_pow_rule, ("y",), elementwise=True))
+
+
 def _compare_rule(ts, direction):
     if direction not in COMPARE_DIRECTIONS:
         _fail("compare", f"unknown direction {direction!r}")
