@@ -104,40 +104,20 @@ defjvp(
     lambda b, t, out, x, y: b.div(t, y),
     lambda b, t, out, x, y: b.neg(b.div(b.mul(out, t), y)),
 )
-def _where_zero(b, v: Value, then: Value, otherwise: Value) -> Value:
-    return b.select(b.compare(v, b.zeros(v.type), direction="eq"), then, otherwise)
-
-
-def _pow_dx(b, t, out, x, y):
-    """y * x ** (y - 1), and 0 where y == 0 (not 0 * 0 ** -1 = NaN at x == 0), as JAX."""
-    zero = b.zeros(y.type)
-    nonzero_y = _where_zero(b, y, _one(b, y), y)  # keeps higher derivatives finite there too
-    return b.mul(t, _where_zero(b, y, zero, b.mul(nonzero_y, b.pow(x, b.sub(y, _one(b, y))))))
 
 
 def _pow_dy(b, t, out, x, y):
-    """log(x) * x ** y, and 0 where x == 0 (not log(0) * 0 = NaN), as JAX; log reads 1
-    there, so that no NaN comes back through the unselected branch in reverse mode."""
-    log_x = b.log(_where_zero(b, x, _one(b, x), x))
-    return b.mul(t, _where_zero(b, x, b.zeros(x.type), b.mul(out, log_x)))
+    """log(x) * x ** y with log reading 1 where x == 0, as JAX: 0 there for y >= 0 (not
+    log(0) * 0 = NaN), and no NaN comes back through the select in reverse mode."""
+    at_zero = b.compare(x, b.zeros(x.type), direction="eq")
+    return b.mul(t, b.mul(out, b.log(b.select(at_zero, _one(b, x), x))))
 
 
-defjvp("pow", _pow_dx, _pow_dy)
-
-
-def _integer_pow_jvp(b, primals, tangents, y):
-    """n * x ** (n - 1): zero for n == 0, and x ** 0 is 1 exactly (no division by x)."""
-    (x,), (t,) = primals, tangents
-    out = b.integer_pow(x, y=y)
-    if y == 0:
-        return out, None
-    if y == 1:
-        return out, t
-    power = x if y == 2 else b.integer_pow(x, y=y - 1)
-    return out, b.mul(t, b.mul(_one(b, x, float(y)), power))
-
-
-jvp_rules["integer_pow"] = _integer_pow_jvp
+defjvp(
+    "pow",
+    lambda b, t, out, x, y: b.mul(t, b.mul(y, b.pow(x, b.sub(y, _one(b, y))))),
+    _pow_dy,
+)
 defjvp(
     "dot_general",
     lambda b, t, out, x, y, **p: b.dot_general(t, y, **p),
@@ -166,6 +146,21 @@ def _select_jvp(b, primals, tangents):
 
 
 jvp_rules["select"] = _select_jvp
+
+
+def _integer_pow_jvp(b, primals, tangents, y):
+    """n * x ** (n - 1): zero for n == 0, and x ** 0 is 1 exactly (no division by x)."""
+    (x,), (t,) = primals, tangents
+    out = b.integer_pow(x, y=y)
+    if y == 0:
+        return out, None
+    if y == 1:
+        return out, t
+    power = x if y == 2 else b.integer_pow(x, y=y - 1)
+    return out, b.mul(t, b.mul(_one(b, x, float(y)), power))
+
+
+jvp_rules["integer_pow"] = _integer_pow_jvp
 
 
 def _convert_jvp(b, primals, tangents, dtype):
