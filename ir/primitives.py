@@ -66,8 +66,8 @@ for _n in BINARY_FLOAT:
 def _integer_pow_rule(ts, y):
     """`x ** y` for a constant int `y` (JAX's `lax.integer_pow`): a chain of multiplications
     (`numpy_runtime.multiply_out`), so `x ** 0` is 1 and its derivatives are exact at 0."""
-    if not isinstance(y, int) or isinstance(y, bool):
-        _fail("integer_pow", f"the exponent must be an int, got {y!r}")
+    if not isinstance(y, int) or isinstance(y, bool) or not -2 ** 63 <= y < 2 ** 63:
+        _fail("integer_pow", f"the exponent must be an int that fits i64, got {y!r}")
     return _elementwise("integer_pow", True)(ts)
 
 
@@ -242,7 +242,8 @@ def _pad_rule(ts, low, high, interior):
         _fail("pad", f"low/high/interior must each have {t.ndim} entries")
     if any(not isinstance(it, int) or it < 0 for it in interior):
         _fail("pad", f"interior padding must be non-negative ints, got {interior}")
-    return t.with_shape(lo + strided_extent(d, it + 1) + hi for d, lo, hi, it in zip(t.shape, low, high, interior))
+    return t.with_shape(lo + strided_extent(d, it + 1) + hi
+                        for d, lo, hi, it in zip(t.shape, low, high, interior))
 
 
 # zero padding only: what the transpose of `slice` needs
