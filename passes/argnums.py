@@ -14,10 +14,14 @@ from ddc.errors import TransformError
 def normalize_argnums(argnums, arity: int, fname: str, what: str = "") -> tuple[int, ...]:
     """Non-negative positions, in the order given; `what` prefixes the errors ("jacrev: ")."""
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    if not nums:
+        raise TransformError(f"{what}argnums is empty: name at least one argument of {fname}")
     out = []
     for a in nums:
-        if not isinstance(a, int) or isinstance(a, bool) or not -arity <= a < arity:
-            raise TransformError(f"{what}argnums {a!r} is out of range: {fname} takes {arity} arguments")
+        if not isinstance(a, int) or isinstance(a, bool):
+            raise TransformError(f"{what}argnums must be an int or a tuple of ints, got {argnums!r}")
+        if not -arity <= a < arity:
+            raise TransformError(f"{what}argnums {a} is out of range: {fname} takes {arity} arguments")
         out.append(a % arity)
     if len(set(out)) != len(out):
         raise TransformError(f"{what}argnums {argnums} repeats an argument")

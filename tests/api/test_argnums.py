@@ -1,6 +1,8 @@
 """A tuple of argnums gives its results in the order given, as JAX does, on every path."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -94,3 +96,11 @@ def gy(x: f64[3], y: f64[2]) -> f64:
         return jnp.sum(a) + 2.0 * jnp.sum(b)
 
     assert_same(ddc.grad(m.gy, argnums=(1, 0))(X, Y), jax.grad(gy_jax, argnums=(1, 0))(X, Y))
+
+
+@pytest.mark.parametrize("argnums, says", [((), "argnums is empty"), ((0, (1,)), "a tuple of ints"),
+                                            ((0, 2), "argnums 2 is out of range: h takes 2 arguments"),
+                                            ((1, -1), "repeats an argument")])
+def test_bad_argnums_are_transform_errors(m, argnums, says):
+    with pytest.raises(ddc.TransformError, match=re.escape(says)):
+        ddc.grad(m.h, argnums=argnums)(X, Y)
