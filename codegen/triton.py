@@ -590,10 +590,10 @@ def _pow(k: Kernel, node: Node, at, scope: Scope) -> str:
 def _integer_pow(k: Kernel, node: Node, at, scope: Scope) -> str:
     """The numpy backend's multiplication chain (`multiply_out`) written out, with the
     squarings as calls (`square(square(x))`), so the source grows with the exponent's bits."""
-    (x,), n, dtype = node.inputs, node.params["y"], node.out.dtype
+    (x,), n = node.inputs, node.params["y"]
+    one = f"tl.full([1], 1, {TL_TYPES[node.out.dtype.name]})"
     if n == 0:
-        return f"tl.full([1], 1, {TL_TYPES[dtype.name]})"
-    one = f"tl.full([1], 1, {TL_TYPES[dtype.name]})"
+        return one
     return numpy_runtime.multiply_out(
         k.value(x, at, scope), n, lambda a, b: f"({a} * {b})", lambda a: f"square({a})",
         lambda a: _div(node, one, a))
