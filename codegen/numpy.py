@@ -330,6 +330,7 @@ numpy_rules: dict[str, Callable[..., str]] = {
     "mul": _infix("*"),
     "div": _div,
     "pow": _infix("**"),
+    "integer_pow": lambda site, x, y: f"integer_pow({x}, {int(y)})",
     "max": _call("np.maximum"),
     "min": _call("np.minimum"),
     "compare": _compare,

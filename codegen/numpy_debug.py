@@ -41,6 +41,7 @@ HINTS = {
     "sqrt": "sqrt is NaN below 0 (and its derivative is inf at 0): clamp its argument, e.g. sqrt(maximum(x, 1e-12))",
     "div": "0/0 is NaN and x/0 is inf: keep the denominator away from 0",
     "pow": "a negative base to a fractional power is NaN, and 0 to a negative power is inf",
+    "integer_pow": "x ** n overflows for large |x| (and n > 0), and 0 to a negative power is inf",
     "exp": "exp overflows above about 88 in f32 and 709 in f64: subtract the max first, as logsumexp does",
     "mul": "0 * inf is NaN: an earlier value overflowed",
     "add": "inf - inf is NaN: an earlier value overflowed",

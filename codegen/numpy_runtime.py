@@ -116,6 +116,31 @@ def logistic(x):
     return np.where(x >= 0, r, e * r)
 
 
+def multiply_out(x, n, mul, square, reciprocal):
+    """x ** n for an int n != 0, by repeated squaring as JAX's `integer_pow` does it: the
+    product of the squarings x, x**2, x**4, ... that n's bits select, in that order; for
+    n < 0, the reciprocal of x ** -n. The one definition of this chain: the numpy backend
+    runs it on arrays, the Triton backend on source text, constant folding on scalars, so
+    every path rounds the same way (to the last bit, as JAX)."""
+    acc, power, m = None, x, abs(n)
+    while True:
+        if m & 1:
+            acc = power if acc is None else mul(acc, power)
+        m >>= 1
+        if not m:
+            return reciprocal(acc) if n < 0 else acc
+        power = square(power)
+
+
+def integer_pow(x, n):
+    """x ** n for a constant int n; always a fresh array (x ** 1 is a copy)."""
+    if n == 0:
+        return np.ones_like(x)
+    if n == 1:
+        return np.positive(x)
+    return multiply_out(x, n, np.multiply, lambda a: np.multiply(a, a), lambda a: np.divide(1, a))
+
+
 BLOCK_SIZE = 1 << 16  # elements per block of the blockwise helpers: cache-sized temporaries
 
 

@@ -62,6 +62,7 @@ from ddc.errors import IRError
 from ddc.ir import dims as D
 from ddc.ir.core import Graph, Node, Value
 from ddc.ir.dtypes import DType
+from ddc.ir.primitives import strided_extent
 from ddc.ir.verify import verify
 from ddc.passes.fusion import (
     FloorDiv, Gathered, Group, Ix, Mod, Var, collides, flat, fuse, gather_maps, identity,
@@ -579,6 +580,18 @@ def _pow(k: Kernel, node: Node, at, scope: Scope) -> str:
     return f"power({k.value(x, at, scope)}, {k.value(y, at, scope)})"
 
 
+def _integer_pow(k: Kernel, node: Node, at, scope: Scope) -> str:
+    """The numpy backend's multiplication chain (`multiply_out`) written out, with the
+    squarings as calls (`square(square(x))`), so the source grows with the exponent's bits."""
+    (x,), n = node.inputs, node.params["y"]
+    one = f"tl.full([1], 1, {TL_TYPES[node.out.dtype.name]})"
+    if n == 0:
+        return one
+    return numpy_runtime.multiply_out(
+        k.value(x, at, scope), n, lambda a, b: f"({a} * {b})", lambda a: f"square({a})",
+        lambda a: _div(node, one, a))
+
+
 def _extremum(name: str):
     def fn(node, x, y):
         nan = ", propagate_nan=tl.PropagateNan.ALL" if node.out.dtype.is_float else ""
@@ -607,6 +620,8 @@ def _moved(k: Kernel, node: Node, at, scope: Scope) -> str:
 
 def _pad(k: Kernel, node: Node, at, scope: Scope) -> str:
     (x,) = node.inputs
+    if x.type.size() == 0:  # all padding: nothing to read (an empty operand has no memory)
+        return f"tl.full([1], {zero_of(x.dtype)}, {TL_TYPES[x.dtype.name]})"
     (x_at,) = index_rules["pad"](node, at)
     value = k.value(x, x_at, scope)
     p = node.params
@@ -615,7 +630,7 @@ def _pad(k: Kernel, node: Node, at, scope: Scope) -> str:
         if lo == 0 and hi == 0 and it == 0:
             continue
         shifted = k.ix(ix - lo, scope)
-        inside.append(f"({shifted} >= 0) & ({shifted} < {k.dim((d - 1) * (it + 1) + 1)})")
+        inside.append(f"({shifted} >= 0) & ({shifted} < {k.dim(strided_extent(d, it + 1))})")
         if it:
             inside.append(f"(({shifted}) % {it + 1} == 0)")
     if not inside:
@@ -702,6 +717,7 @@ triton_rules: dict[str, Callable[[Kernel, Node, tuple, Scope], str]] = {
     "mul": _infix("*"),
     "div": _map(_div),
     "pow": _pow,
+    "integer_pow": _integer_pow,
     "max": _map(_extremum("maximum")),
     "min": _map(_extremum("minimum")),
     "compare": _map(lambda node, x, y: f"{x} {_COMPARE_OPS[node.params['direction']]} {y}"),

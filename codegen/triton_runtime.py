@@ -152,6 +152,11 @@ def sign(x):
 
 
 @triton.jit
+def square(x):
+    return x * x
+
+
+@triton.jit
 def power(x, y):
     """x ** y as numpy computes it for floats: negative bases need integral exponents."""
     r = tl.exp(y * tl.log(tl.abs(x)))

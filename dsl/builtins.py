@@ -111,11 +111,18 @@ def check_true_divide(c):
     return (out if is_float(out.dtype) else Tensor(f32, out.shape)), plan  # `/` of ints gives f32
 
 
+I64_RANGE = range(-2 ** 63, 2 ** 63)
+
+
 def check_pow(c):
     out, plan = check_arith(c)
     if not is_float(out.dtype):
         c.fail(f"** needs a float operand, got {c.tensor('x')} ** {c.tensor('y')}; "
                "convert with astype(x, f32)")
+    y = c.tensor("y")
+    if y.weak and isinstance(y.static, int) and not isinstance(y.static, bool) and y.static not in I64_RANGE:
+        c.fail("the exponent of ** is an integer literal too large for an integer power: "
+               "it must fit i64 (|n| < 2**63)", "y")
     return out, plan
 
 
@@ -124,9 +131,19 @@ def lower_binary(prim: str):
                               l.tensor("y", l.out.dtype, l.out.shape))
 
 
+def lower_pow(l):
+    """An integer literal exponent (weak, so still a Python int here) is an integer power:
+    `x ** 2` is x * x and `x ** 0` is 1, with the derivatives those give (JAX's rule)."""
+    y = l.args["y"]
+    if isinstance(y, int) and not isinstance(y, bool):
+        return l.b.integer_pow(l.tensor("x", l.out.dtype, l.out.shape), y=y)
+    return lower_binary("pow")(l)
+
+
 for _op, _prim, _check in [("+", "add", check_arith), ("-", "sub", check_arith), ("*", "mul", check_arith),
-                           ("/", "div", check_true_divide), ("**", "pow", check_pow)]:
+                           ("/", "div", check_true_divide)]:
     _define(OPERATORS, _op, "x y", _check, lower_binary(_prim), weak="x y")
+_define(OPERATORS, "**", "x y", check_pow, lower_pow, weak="x y")
 _define(BUILTINS, "maximum", "x y", check_arith, lower_binary("max"), weak="x y")
 _define(BUILTINS, "minimum", "x y", check_arith, lower_binary("min"), weak="x y")
 

@@ -16,6 +16,7 @@ from typing import Callable, Union
 from ddc.errors import DDTypeError, TransformError
 from ddc.ir import Graph, dims as D, substitute_dims
 from ddc.ir.types import TensorType
+from ddc.passes.argnums import normalize_argnums
 
 from .shapes import normalize_axis
 from .types import Tensor, flatten, is_float, unflatten
@@ -36,18 +37,6 @@ class FunctionRef:
 
 
 # -- grad and value_and_grad -----------------------------------------------------------------
-
-def normalize_argnums(argnums, arity: int, fname: str) -> tuple[int, ...]:
-    nums = argnums if isinstance(argnums, tuple) else (argnums,)
-    out = []
-    for a in nums:
-        if not -arity <= a < arity:
-            raise TransformError(f"argnums {a} is out of range: {fname} takes {arity} arguments")
-        out.append(a % arity)
-    if len(set(out)) != len(out):
-        raise TransformError(f"argnums {argnums} repeats an argument")
-    return tuple(out)
-
 
 @dataclass(frozen=True)
 class Grad:

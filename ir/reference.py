@@ -18,11 +18,13 @@ The rules that are easy to get wrong, written down once here:
 - Float-to-int `convert` truncates toward zero, maps NaN to 0 and saturates at the int
   type's limits; float-to-bool is `x != 0` (NaN is true), as numpy's cast.
 - Integer `div` rounds toward zero (lax's `div`); a zero divisor gives 0 (numpy's).
+- `integer_pow` multiplies out repeated squarings in JAX's order (bit-exact with it).
 - `logistic` is `1 / (1 + exp(-|x|))`, mirrored for negative x: no overflow at any x.
 - `reduce_max` of an empty axis is the dtype's lowest value (`-inf` for floats).
 """
 from __future__ import annotations
 
+import functools
 import string
 from typing import Callable
 
@@ -123,6 +125,18 @@ def _logistic(node, x):
     e = np.exp(-np.abs(x))
     r = 1 / (1 + e)
     return np.where(x >= 0, r, e * r)
+
+
+def _integer_pow(node, x, y):
+    """JAX's chain: the product, in increasing order, of the squarings x, x**2, x**4, ...
+    that |y|'s bits select; the reciprocal of that for y < 0; ones for y = 0."""
+    if y == 0:
+        return np.ones_like(x)
+    squarings = [x]
+    while 1 << len(squarings) <= abs(y):
+        squarings.append(squarings[-1] * squarings[-1])
+    product = functools.reduce(np.multiply, [p for k, p in enumerate(squarings) if abs(y) >> k & 1])
+    return 1 / product if y < 0 else product
 
 
 def _div(node, x, y):
@@ -234,6 +248,7 @@ reference_rules: dict[str, Callable[..., np.ndarray]] = {
     "mul": _ufunc(np.multiply),
     "div": _div,
     "pow": _ufunc(np.power),
+    "integer_pow": _integer_pow,
     "max": _ufunc(np.maximum),
     "min": _ufunc(np.minimum),
     "compare": lambda node, x, y, direction: _COMPARE[direction](x, y),

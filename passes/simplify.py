@@ -208,6 +208,11 @@ def _small_powers(b, facts, x, y):
     return None
 
 
+@pattern("identities", "integer_pow")
+def _first_power(b, facts, x, y):
+    return x if y == 1 else None
+
+
 # -- negation sinks toward smaller values -----------------------------------------------
 #
 # The backward of a division computes both `-ct / y` and `ct / y`; with the negation moved
@@ -304,6 +309,19 @@ def _fold(name):
 
 for _name in _FOLD:
     pattern("fold", _name)(_fold(_name))
+
+
+@pattern("fold", "integer_pow")
+def _fold_integer_pow(b, facts, x, y):
+    """By the backends' own multiplication chain, in x's dtype."""
+    from ddc.codegen.numpy_runtime import integer_pow
+
+    value = facts.splat(x)
+    if value is None:
+        return None
+    with np.errstate(all="ignore"):
+        result = integer_pow(np.asarray(value, dtype=x.dtype.np), y)
+    return b.full(result.item(), x.type)
 
 
 # -- the pass ------------------------------------------------------------------------------

@@ -97,6 +97,8 @@ CASES = [
     # -- types and shapes --------------------------------------------------------------------
     Case("shapes do not broadcast", DDTypeError, (2, 12), ("shapes [b,d] and [h] do not broadcast: dim d vs h",),
          "def f(x: f32[b, d], y: f32[h]) -> f32[b, d]:\n    return x + y\n"),
+    Case("integer exponent beyond i64", DDTypeError, (2, 21), ("too large for an integer power", "must fit i64"),
+         "def f(x: f32[n]) -> f32:\n    return sum(x ** 100000000000000000000)\n"),
     Case("matmul dims differ", DDTypeError, (2, 12),
          ("matmul shapes f32[n,d] @ f32[k,m] do not match", "contracted dims are d (last of the left) and k"),
          "def f(x: f32[n, d], W: f32[k, m]) -> f32[n, m]:\n    return x @ W\n"),
