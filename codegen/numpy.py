@@ -41,6 +41,7 @@ import numpy as np
 
 from ddc.errors import IRError
 from ddc.ir import dims as D
+from ddc.ir import requirements
 from ddc.ir.core import Graph, Node
 from ddc.ir.dtypes import DType
 from ddc.ir.types import TensorType
@@ -53,6 +54,10 @@ from .numpy_args import DimBinder, dtype_ref, start_function
 from .numpy_blocks import Region, find_regions, sliced
 from .numpy_buffers import BROADCASTS, VIEWS, plan_buffers
 from .numpy_fusion import ADD_SCATTER, fuse, fused_rules, optimize
+
+# What indexes, with the position of the index operand: the IR's primitives and the fused
+# add_scatter(x, updates, idx).
+INDEXED = {**requirements.INDEXED, ADD_SCATTER.name: 2}
 
 
 # -- what a rule sees ----------------------------------------------------------------------
@@ -331,6 +336,7 @@ numpy_rules: dict[str, Callable[..., str]] = {
     "mul": _infix("*"),
     "div": _div,
     "pow": _call("power"),
+    "integer_pow": lambda site, x, y: f"integer_pow({x}, {int(y)})",
     "max": _call("np.maximum"),
     "min": _call("np.minimum"),
     "compare": _compare,
@@ -469,7 +475,7 @@ def _return(graph: Graph, names: dict[int, str], bases: dict[int, object]) -> st
 
 
 def _region_lines(graph: Graph, region: Region, names: dict[int, str], mint: Minter,
-                  dims: DimBinder, held: Held, blocks: list[str]) -> list[str]:
+                  dims: DimBinder, held: Held, blocks: list[str], checked) -> list[str]:
     """A row region as a block function over `[lo, hi)` rows (appended to `blocks`, defined
     beside the function), and the lines that run it.
 
@@ -501,7 +507,8 @@ def _region_lines(graph: Graph, region: Region, names: dict[int, str], mint: Min
     for k, node in enumerate(nodes):
         local[node.out.id] = mint(node.out.name)
         target = plan.overwrite.get(k)
-        inner.append(_statement(node, local, dims, held, target and local[target.id], rows))
+        inner += checked(node, _statement(node, local, dims, held, target and local[target.id], rows), local,
+                         region, lo)
         if k in plan.dying:
             inner.append("del " + ", ".join(local[v.id] for v in plan.dying[k]))
     inner += [f"{names[v.id]}[{lo}:{hi}] = {local[v.id]}" for v in region.outputs if v.id not in in_place]
@@ -526,10 +533,28 @@ def function_source(graph: Graph, name: str | None = None) -> str:
 
     Named `name` when given (the caller validates it), else a name minted from the graph's.
     """
+    return function_code(graph, name)[0]
+
+
+def function_code(graph: Graph, name: str | None = None) -> tuple[str, list]:
+    """`function_source`, and the table of call-time checks its code refers to."""
     verify(graph)
-    graph = fuse(optimize(graph))
-    start = start_function(graph, name)
+    runs = fuse(optimize(graph))
+    start = start_function(graph, name, runs=runs, indexed=INDEXED)
+    graph = runs
     mint, dims, body, names = start.mint, start.dims, start.body, start.names
+    computed = {id(n) for n in start.computed}
+
+    def checked(node: Node, statement: str, local: dict[int, str], region=None, lo=None) -> list[str]:
+        """The node's statement, after the check of its index where it is computed (in a
+        row block, of the block's rows, which start at `lo`)."""
+        if id(node) not in computed:
+            return [statement]
+        at = INDEXED[node.prim.name]
+        idx = node.inputs[at]
+        first_row = lo if region is not None and sliced(idx, region.rows) else None
+        return [start.check_index(node, local[idx.id], at, first_row), statement]
+
     bases: dict[int, object] = {v.id: "argument" for v in graph.inputs}
     regions = {r.nodes[0]: r for r in find_regions(graph)}
     blocks: list[str] = []  # the row blocks' functions, defined before this one
@@ -547,7 +572,7 @@ def function_source(graph: Graph, name: str | None = None) -> str:
     dying = plan.dying
     for i, node in enumerate(graph.nodes):
         if i in regions:
-            body += _region_lines(graph, regions[i], names, mint, dims, held, blocks)
+            body += _region_lines(graph, regions[i], names, mint, dims, held, blocks, checked)
             for v in regions[i].outputs:
                 bases[v.id] = v.id
             for n in regions[i].recomputed:
@@ -557,7 +582,7 @@ def function_source(graph: Graph, name: str | None = None) -> str:
         elif i not in inside:
             names[node.out.id] = mint(node.out.name)
             target = plan.overwrite.get(i)
-            body.append(_statement(node, names, dims, held, target and names[target.id]))
+            body += checked(node, _statement(node, names, dims, held, target and names[target.id]), names)
             if node.prim.name in VIEWS:
                 bases[node.out.id] = bases[node.inputs[0].id]
             else:
@@ -567,7 +592,7 @@ def function_source(graph: Graph, name: str | None = None) -> str:
             body.append("del " + ", ".join(names[v.id] for v in gone))
     body.append(_return(graph, names, bases))
     lines = blocks + [f"def {start.name}({', '.join(start.params)}):"] + [f"    {line}" for line in body]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n", start.checks
 
 
 # -- compiling and exporting ---------------------------------------------------------------
@@ -603,8 +628,8 @@ class NumpyFunction(CompiledGraph):
 
 
 def compile(graph: Graph) -> NumpyFunction:
-    source = function_source(graph)
-    return NumpyFunction(graph, source, _load(source))
+    source, checks = function_code(graph)
+    return NumpyFunction(graph, source, _load(source), checks)
 
 
 _RUNTIME_SOURCE = Path(numpy_runtime.__file__).read_text()

@@ -12,6 +12,13 @@ name, static sizes and compound sizes (`n-1`) are compared against it:
         raise dim_error('parameter W1', 0, W1_1.shape[0], 'd', d_4, 'parameter x')
     h_5 = W1_1.shape[1]
 
+Then the call-time checks of `ir.requirements`, by their position in the function's
+check table (the message is made from the table when one fails, never from the source):
+
+    if n_2 - 5 < 0:
+        raise dim_fault(0, (n_2,))
+    check_indices(1, y_3, c_4)
+
 Messages quote DSL names only through `naming.label` and `repr`.
 """
 from __future__ import annotations
@@ -21,8 +28,9 @@ from typing import Callable
 
 from ddc.errors import IRError
 from ddc.ir import dims as D
-from ddc.ir.core import Graph, Value
+from ddc.ir.core import Graph, Node, Value
 from ddc.ir.dtypes import DType
+from ddc.ir.requirements import INDEXED, Checks, DimRequirement, IndexCheck, call_checks, index_bound
 from ddc.ir.types import TensorType
 
 from .naming import Minter, label, stem
@@ -135,6 +143,22 @@ def prologue(inputs: list[Value], params: list[str], dims: DimBinder,
     return lines
 
 
+def check_lines(checks: list, params: list[str], dims: DimBinder) -> list[str]:
+    """The prologue's checks, each raising with its position in `checks`."""
+    lines = []
+    for k, check in enumerate(checks):
+        if isinstance(check, DimRequirement):
+            env = ", ".join(dims.ident(n) for n in sorted(D.names(check.expr)))
+            lines += [f"if {dims.expr(check.expr)} < 0:", f"    raise dim_fault({k}, ({env},))"]
+        else:
+            lines.append(index_line(k, params[check.input], dims.expr(check.bound)))
+    return lines
+
+
+def index_line(k: int, idx: str, bound: str) -> str:
+    return f"check_indices({k}, {idx}, {bound})"
+
+
 @dataclass
 class FunctionStart:
     """What every generated function begins with, whatever the backend: minted names for
@@ -146,14 +170,32 @@ class FunctionStart:
     dims: DimBinder
     body: list[str]
     names: dict[int, str]  # value id -> its name in the source; the parameters so far
+    checks: list  # the check table: the prologue's checks, then any the body adds
+    computed: list[Node]  # indexing nodes of the last graph whose index the body must check
+
+    def check_index(self, node: Node, idx: str, position: int = 1, first_row: str | None = None) -> str:
+        """The line checking `node`'s computed index (its input `position`, named `idx`;
+        its rows start at `first_row` of the whole index inside a row block), added to
+        the table."""
+        self.checks.append(IndexCheck(None, index_bound(node), node.span, node.prim.name,
+                                      node.inputs[position].name, None))
+        line = index_line(len(self.checks) - 1, idx, self.dims.expr(index_bound(node)))
+        return line if first_row is None else f"{line[:-1]}, {first_row})"
 
 
 def start_function(graph: Graph, name: str | None = None,
-                   convert: Callable[[Value, str, str, str], list[str]] = numpy_conversion) -> FunctionStart:
+                   convert: Callable[[Value, str, str, str], list[str]] = numpy_conversion,
+                   runs: Graph | None = None, indexed=INDEXED) -> FunctionStart:
+    """`runs`: the form of `graph` the body computes, when the backend rewrote it; its
+    checks are made too, and its computed indices are the ones the body checks.
+    `indexed`: the indexing primitives, with the position of their index operand."""
     mint = Minter()
     minted = mint(graph.name, "f")
     params = [mint(v.name, "arg") for v in graph.inputs]
     dims = DimBinder(mint)
     body = prologue(graph.inputs, params, dims, convert=convert)
+    checks: Checks = call_checks([graph] if runs is None else [graph, runs], indexed)
+    body += check_lines(checks.prologue, params, dims)
     return FunctionStart(mint, name or minted, params, dims, body,
-                         {v.id: p for v, p in zip(graph.inputs, params)})
+                         {v.id: p for v, p in zip(graph.inputs, params)}, checks.prologue,
+                         checks.computed)

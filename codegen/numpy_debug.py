@@ -41,6 +41,7 @@ HINTS = {
     "sqrt": "sqrt is NaN below 0 (and its derivative is inf at 0): clamp its argument, e.g. sqrt(maximum(x, 1e-12))",
     "div": "0/0 is NaN and x/0 is inf: keep the denominator away from 0",
     "pow": "a negative base to a fractional power is NaN, and 0 to a negative power is inf",
+    "integer_pow": "x ** n overflows for large |x| (and n > 0), and 0 to a negative power is inf",
     "exp": "exp overflows above about 88 in f32 and 709 in f64: subtract the max first, as logsumexp does",
     "mul": "0 * inf is NaN: an earlier value overflowed",
     "add": "inf - inf is NaN: an earlier value overflowed",
@@ -63,12 +64,20 @@ def _finite_constant(node: Node) -> bool:
 
 def checked_source(graph: Graph) -> str:
     """The checking variant's source; its checks are numbered by index in `graph.nodes`."""
+    return checked_code(graph)[0]
+
+
+def checked_code(graph: Graph) -> tuple[str, list]:
+    """`checked_source`, and the table of call-time index checks its code refers to."""
     verify(graph)
     start = start_function(graph)
     mint, fname, params, dims, body, names = (start.mint, start.name, start.params, start.dims,
                                               start.body, start.names)
     may_be_inf: set[int] = set()  # values that may hold an inf without any check failing
+    computed = {id(n) for n in start.computed}
     for k, node in enumerate(graph.nodes):
+        if id(node) in computed:
+            body.append(start.check_index(node, names[node.inputs[1].id]))
         out = names[node.out.id] = mint(node.out.name)
         site = Site(tuple(v.type for v in node.inputs), node.out.type, dims)
         expr = numpy_rules[node.prim.name](site, *(names[v.id] for v in node.inputs), **node.params)
@@ -86,7 +95,7 @@ def checked_source(graph: Graph) -> str:
             body.append(f"if not np.isfinite({out}).all(): raise FloatingPointError({k}, bool(np.isnan({out}).any()))")
     body.append("return " + (", ".join(f"np.array({names[v.id]})" for v in graph.outputs) or "()"))
     lines = [f"def {fname}({', '.join(params)}):"] + [f"    {line}" for line in body]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n", start.checks
 
 
 class CheckedFunction(NumpyFunction):
@@ -122,5 +131,5 @@ def _argument(v: Value, index: int) -> str:
 
 
 def compile_checked(graph: Graph) -> CheckedFunction:
-    source = checked_source(graph)
-    return CheckedFunction(graph, source, _load(source))
+    source, checks = checked_code(graph)
+    return CheckedFunction(graph, source, _load(source), checks)

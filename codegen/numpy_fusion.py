@@ -122,7 +122,8 @@ def fuse(graph: Graph) -> Graph:
                         and dense is not other and (_one_per_place(s) or not n.out.dtype.is_float)):
                     fused.add(id(s))
                     params = {"axis": s.params["axis"], "batch_dims": s.params["batch_dims"]}
-                    nodes.append(Node(ADD_SCATTER, [dense, *s.inputs], params, n.out, n.span))
+                    # at the scatter's span: what can fail here is its index
+                    nodes.append(Node(ADD_SCATTER, [dense, *s.inputs], params, n.out, s.span))
                     break
             else:
                 nodes.append(n)

@@ -72,6 +72,41 @@ def size_error(who, axis, size, declared_size, expected):
     return ArgumentError(f"dim {axis} of {who} is {size}, expected {wanted}")
 
 
+# -- call-time checks: each refers to the compiled function's check table by position ---
+
+class IndexFault(IndexError):
+    """A call-time check failed: `check` is its position in the function's check table
+    (ddc turns this into a located DDIndexError), `detail` what failed: the dims' values
+    for a dim requirement, else (position, value, bound) of the first bad index."""
+
+    def __init__(self, check, detail):
+        super().__init__(check, detail)
+        self.check, self.detail = check, detail
+
+    def __str__(self):
+        if len(self.detail) == 3 and isinstance(self.detail[0], tuple):
+            at, value, bound = self.detail
+            return f"index{list(at)} = {value} is outside [0, {bound}) (check {self.check})"
+        return f"the dims {self.detail} violate requirement {self.check} of this function"
+
+
+def dim_fault(check, dims):
+    return IndexFault(check, tuple(int(d) for d in dims))
+
+
+_UNSIGNED = {4: np.dtype("uint32"), 8: np.dtype("uint64")}
+
+
+def check_indices(check, idx, bound, first_row=0):
+    """Raise unless every element of the integer array `idx` lies in [0, bound). One pass:
+    seen as unsigned, a negative index is larger than any bound. `first_row`: where the
+    rows of `idx` start in the whole index (a row block checks its own rows)."""
+    if idx.size and np.maximum.reduce(idx.view(_UNSIGNED[idx.dtype.itemsize]), axis=None) >= bound:
+        bad = tuple(int(i) for i in np.argwhere((idx < 0) | (idx >= bound))[0])
+        at = (bad[0] + first_row,) + bad[1:] if bad else bad
+        raise IndexFault(check, (at, int(idx[bad]), int(bound)))
+
+
 # -- primitives that are more than one numpy call ------------------------------------------
 
 def logistic(x):
@@ -110,6 +145,31 @@ def convert(x, dtype):
     r = np.where(inside, x, 0).astype(dtype)
     r = np.where(x >= high, info.max, np.where(x < low, info.min, r)).astype(dtype, copy=False)
     return r[()]
+
+
+def multiply_out(x, n, mul, square, reciprocal):
+    """x ** n for an int n != 0, by repeated squaring as JAX's `integer_pow` does it: the
+    product of the squarings x, x**2, x**4, ... that n's bits select, in that order; for
+    n < 0, the reciprocal of x ** -n. The one definition of this chain: the numpy backend
+    runs it on arrays, the Triton backend on source text, constant folding on scalars, so
+    every path rounds the same way (to the last bit, as JAX)."""
+    acc, power, m = None, x, abs(n)
+    while True:
+        if m & 1:
+            acc = power if acc is None else mul(acc, power)
+        m >>= 1
+        if not m:
+            return reciprocal(acc) if n < 0 else acc
+        power = square(power)
+
+
+def integer_pow(x, n):
+    """x ** n for a constant int n; always a fresh array (x ** 1 is a copy)."""
+    if n == 0:
+        return np.ones_like(x)
+    if n == 1:
+        return np.positive(x)
+    return multiply_out(x, n, np.multiply, lambda a: np.multiply(a, a), lambda a: np.divide(1, a))
 
 
 BLOCK_SIZE = 1 << 16  # elements per block of the blockwise helpers: cache-sized temporaries

@@ -18,9 +18,10 @@ expression per axis over the space's iteration variables, by the rules of
 transpose, reshape, slice, pad, concatenate) and gather are index arithmetic inside the
 kernels, never host copies: a transposed operand is read transposed, a broadcast bias is
 read in place. A value whose map uses only the variables of an enclosing loop is computed
-there (hoisted). Loads are masked by the tile and by the bounds of every computed index; a
-gather index is wrapped like numpy's when negative, and one out of range reads 0 (a
-scatter drops it).
+there (hoisted). Loads are masked by the tile and by the bounds of every computed index.
+Gather and scatter indices outside [0, n) are a DDIndexError (the index rule): checked on
+the host before any launch where the index is an argument (`numpy_args`), else stored by
+its kernel and checked after the launches, the kernels masking what it would read or add.
 
 Kernels by kind (block sizes are powers of two picked from the shapes at call time, so
 a compiled function serves every size):
@@ -61,6 +62,7 @@ from ddc.errors import IRError
 from ddc.ir import dims as D
 from ddc.ir.core import Graph, Node, Value
 from ddc.ir.dtypes import DType
+from ddc.ir.primitives import strided_extent
 from ddc.ir.verify import verify
 from ddc.passes.fusion import (
     FloorDiv, Gathered, Group, Ix, Mod, Var, collides, flat, fuse, gather_maps, identity,
@@ -207,17 +209,9 @@ class Kernel:
         return self.index(atom, scope)
 
     def index(self, atom: Gathered, scope: Scope) -> str:
-        """An index read from a tensor, negative ones wrapped as numpy does."""
-        key = ("index", atom)
-        found = scope.lookup(key)
-        if found is not None:
-            return found
-        home = scope.home(atom.at)
-        raw = self.value(self.values[atom.index], atom.at, home)
-        n = self.dim(atom.size)
-        name = home.bind(f"tl.where({raw} < 0, {raw} + {n}, {raw})", "index")
-        home.cache[key] = name
-        return name
+        """An index read from a tensor, as it is: one outside [0, n) is masked off where it
+        is used, and the call raises (the index rule)."""
+        return self.value(self.values[atom.index], atom.at, scope)
 
     def unflatten(self, scope: Scope, flat_name: str, shape, names: list[str], sources: list[str]):
         """Define one variable per non-unit axis of `shape` from a flat row-major index."""
@@ -586,6 +580,18 @@ def _pow(k: Kernel, node: Node, at, scope: Scope) -> str:
     return f"power({k.value(x, at, scope)}, {k.value(y, at, scope)})"
 
 
+def _integer_pow(k: Kernel, node: Node, at, scope: Scope) -> str:
+    """The numpy backend's multiplication chain (`multiply_out`) written out, with the
+    squarings as calls (`square(square(x))`), so the source grows with the exponent's bits."""
+    (x,), n = node.inputs, node.params["y"]
+    one = f"tl.full([1], 1, {TL_TYPES[node.out.dtype.name]})"
+    if n == 0:
+        return one
+    return numpy_runtime.multiply_out(
+        k.value(x, at, scope), n, lambda a, b: f"({a} * {b})", lambda a: f"square({a})",
+        lambda a: _div(node, one, a))
+
+
 def _extremum(name: str, direction: str):
     """Floats as np.maximum/np.minimum compute them: NaN in either operand gives NaN, and
     equal operands (+0.0 and -0.0) give the second (tl.maximum's choice between zeros
@@ -624,6 +630,8 @@ def _moved(k: Kernel, node: Node, at, scope: Scope) -> str:
 
 def _pad(k: Kernel, node: Node, at, scope: Scope) -> str:
     (x,) = node.inputs
+    if x.type.size() == 0:  # all padding: nothing to read (an empty operand has no memory)
+        return f"tl.full([1], {zero_of(x.dtype)}, {TL_TYPES[x.dtype.name]})"
     (x_at,) = index_rules["pad"](node, at)
     value = k.value(x, x_at, scope)
     p = node.params
@@ -632,7 +640,7 @@ def _pad(k: Kernel, node: Node, at, scope: Scope) -> str:
         if lo == 0 and hi == 0 and it == 0:
             continue
         shifted = k.ix(ix - lo, scope)
-        inside.append(f"({shifted} >= 0) & ({shifted} < {k.dim((d - 1) * (it + 1) + 1)})")
+        inside.append(f"({shifted} >= 0) & ({shifted} < {k.dim(strided_extent(d, it + 1))})")
         if it:
             inside.append(f"(({shifted}) % {it + 1} == 0)")
     if not inside:
@@ -721,6 +729,7 @@ triton_rules: dict[str, Callable[[Kernel, Node, tuple, Scope], str]] = {
     "mul": _infix("*"),
     "div": _map(_div),
     "pow": _pow,
+    "integer_pow": _integer_pow,
     "max": _map(_extremum("maximum", ">")),
     "min": _map(_extremum("minimum", "<")),
     "compare": _map(lambda node, x, y: f"{x} {_COMPARE_OPS[node.params['direction']]} {y}"),
@@ -754,9 +763,9 @@ def _shape_text(k: Kernel, shape) -> str:
     return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
 
 
-def module_body(graph: Graph, name: str | None = None) -> tuple[str, str, list[tuple[str, Group]]]:
+def module_body(graph: Graph, name: str | None = None) -> tuple[str, str, list[tuple[str, Group]], list]:
     """(source of the kernels and the host function, the function's name, the kernels'
-    names with their groups, in launch order).
+    names with their groups, in launch order, the table of call-time checks).
 
     The function is named `name` when given (the caller validates it), else a name
     minted from the graph's; deterministic."""
@@ -766,7 +775,10 @@ def module_body(graph: Graph, name: str | None = None) -> tuple[str, str, list[t
                                                 start.body, start.names)
     values = {v.id: v for v in graph.inputs + [n.out for n in graph.nodes]}
     kernels, sources = [], []
-    fusion = fuse(graph)
+    # An index computed in the graph is stored too, and checked after the launches: the
+    # kernels mask what an index out of range would read or add, and the call raises.
+    computed = [n.inputs[1] for n in start.computed]
+    fusion = fuse(Graph(graph.inputs, graph.nodes, graph.outputs + computed, graph.name))
     for group in fusion.groups:
         for v in group.outputs:
             tensors[v.id] = mint(v.name)
@@ -778,9 +790,10 @@ def module_body(graph: Graph, name: str | None = None) -> tuple[str, str, list[t
         body += kernel.launch()
         sources.append(kernel.source())
         kernels.append((kernel.name, group))
+    body += [start.check_index(node, tensors[node.inputs[1].id]) for node in start.computed]
     body.append(_return(graph, tensors))
     host = [f"def {fname}({', '.join(params)}):"] + [f"    {line}" for line in body]
-    return "\n\n".join(sources + ["\n".join(host) + "\n"]), fname, kernels
+    return "\n\n".join(sources + ["\n".join(host) + "\n"]), fname, kernels, start.checks
 
 
 def _return(graph: Graph, tensors: dict[int, str]) -> str:
@@ -822,8 +835,9 @@ class TritonFunction(CompiledGraph):
     kernel it launches, in order, `.num_kernels` how many, and `.namespace` the globals the
     code runs in (the kernels by name, the runtime), for tools that time kernels."""
 
-    def __init__(self, graph: Graph, source: str, fn: Callable, kernels: list[tuple[str, Group]]):
-        super().__init__(graph, source, fn)
+    def __init__(self, graph: Graph, source: str, fn: Callable, kernels: list[tuple[str, Group]],
+                 checks: list = ()):
+        super().__init__(graph, source, fn, checks)
         self.kernels = kernels
         self.num_kernels = len(kernels)
         self.namespace = fn.__globals__
@@ -837,12 +851,13 @@ class TritonFunction(CompiledGraph):
 
 
 def compile(graph: Graph) -> TritonFunction:
-    source, fname, kernels = module_body(graph)
-    return TritonFunction(graph, source, _load(source, fname), kernels)
+    source, fname, kernels, checks = module_body(graph)
+    return TritonFunction(graph, source, _load(source, fname), kernels, checks)
 
 
 # Exported modules embed the runtime with its one ddc import replaced by what it imports.
-_SHARED = (numpy_runtime.ArgumentError, numpy_runtime.dim_error, numpy_runtime.size_error)
+_SHARED = (numpy_runtime.ArgumentError, numpy_runtime.dim_error, numpy_runtime.size_error,
+           numpy_runtime.IndexFault, numpy_runtime.dim_fault)
 _SHARED_IMPORT = "from ddc.codegen.numpy_runtime import"
 
 
@@ -856,6 +871,6 @@ def runtime_source() -> str:
 def module_source(graph: Graph, name: str) -> str:
     """A standalone module, needing torch and triton alone, that defines `name`."""
     export_name(name, set(dir(builtins)) | set(_RUNTIME_NAMES))
-    source, _, _ = module_body(graph, name)
+    source, _, _, _ = module_body(graph, name)
     return (f"# Generated by ddc: {name}(...) computes a compiled graph with Triton kernels "
             f"(torch and triton alone).\n{runtime_source()}\n\n{source}")

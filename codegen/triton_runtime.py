@@ -28,7 +28,7 @@ if DEVICE.type == "cpu" and "TRITON_INTERPRET" not in os.environ:
 import triton  # noqa: E402  (after TRITON_INTERPRET is set)
 import triton.language as tl  # noqa: E402
 
-from ddc.codegen.numpy_runtime import ArgumentError, dim_error, size_error  # noqa: E402,F401
+from ddc.codegen.numpy_runtime import ArgumentError, IndexFault, dim_error, dim_fault, size_error  # noqa: E402,F401
 
 NAN = tl.constexpr(float("nan"))
 INF = tl.constexpr(float("inf"))
@@ -99,6 +99,14 @@ def python_tensor(value, dtype, who, declared):
         raise ArgumentError(f"{who} expects {declared}: {e}") from None
 
 
+def check_indices(check, idx, bound):
+    """Raise unless every element of the integer tensor `idx` lies in [0, bound): the
+    numpy runtime's check, on the host before any kernel reads the index."""
+    if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= bound):
+        bad = torch.nonzero((idx < 0) | (idx >= bound))[0].tolist()
+        raise IndexFault(check, (tuple(bad), int(idx[tuple(bad)]), int(bound)))
+
+
 # -- launches ------------------------------------------------------------------------------
 
 def block(n, cap, least=1):
@@ -147,6 +155,11 @@ def logistic(x):
 @triton.jit
 def sign(x):
     return tl.where(x > 0, 1, tl.where(x < 0, -1, x * 0))  # x * 0 keeps nan
+
+
+@triton.jit
+def square(x):
+    return x * x
 
 
 @triton.jit

@@ -14,10 +14,11 @@ from .api import (  # noqa: E402
     Module, grad, hessian, jacfwd, jacrev, jit, jvp, linearize, load, loads, value_and_grad,
     vjp, vmap,
 )
+from . import testing  # noqa: E402  (`ddc.testing.check_grads` after `import ddc`)
 
 __all__ = [
     "CallError", "DDError", "DDImportError", "DDIndexError", "DDNameError", "DDSyntaxError", "DDTypeError",
     "IRError", "NumericsError", "Span", "TransformError", "config", "Function", "Module", "grad",
     "hessian", "jacfwd", "jacrev", "jit", "jvp", "linearize", "load", "loads",
-    "value_and_grad", "vjp", "vmap",
+    "testing", "value_and_grad", "vjp", "vmap",
 ]

@@ -54,7 +54,8 @@ def loads(source: str, name: str = "<string>") -> Module:
 
 
 def _name(argnums) -> str:
-    return "" if argnums == 0 else "_" + "_".join(str(a) for a in (argnums if isinstance(argnums, tuple) else (argnums,)))
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    return "" if argnums == 0 else "_" + "_".join(str(a) for a in nums)
 
 
 def grad(f: Function, argnums: int | Sequence[int] = 0) -> Function:
@@ -72,11 +73,17 @@ def value_and_grad(f: Function, argnums: int | Sequence[int] = 0) -> Function:
 
 
 def jacfwd(f: Function, argnums: int | Sequence[int] = 0) -> Function:
-    return f.derive(f"jacfwd_{f.name}", lambda dt: autodiff.jacfwd(f.graph_for(dt), argnums))
+    """One Jacobian, or a tuple of them (in argnums' order) for a tuple of argnums."""
+    structure = None if isinstance(argnums, int) else _as_tuple
+    return f.derive(f"jacfwd_{f.name}", lambda dt: autodiff.jacfwd(f.graph_for(dt), argnums),
+                    structure=structure)
 
 
 def jacrev(f: Function, argnums: int | Sequence[int] = 0) -> Function:
-    return f.derive(f"jacrev_{f.name}", lambda dt: autodiff.jacrev(f.graph_for(dt), argnums))
+    """One Jacobian, or a tuple of them (in argnums' order) for a tuple of argnums."""
+    structure = None if isinstance(argnums, int) else _as_tuple
+    return f.derive(f"jacrev_{f.name}", lambda dt: autodiff.jacrev(f.graph_for(dt), argnums),
+                    structure=structure)
 
 
 def hessian(f: Function, argnums: int = 0) -> Function:

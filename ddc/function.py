@@ -2,8 +2,10 @@
 compiled code cached per (dtype, backend).
 
 A `.dd` signature may use `float` (any float dtype): such a function is specialised at
-call time to the dtype of its first float-generic array argument (f32 when only Python
-scalars are given), and `.graph`/`.ir`/`.source` show the f32 specialisation. Transforms
+call time to the dtype of its first float-generic array argument. Python numbers (numpy
+scalars such as np.float64(0.1) included) and lists are weak, as in JAX: they never decide
+the dtype, so `f(x_f64, 0.1)` runs at f64 with 0.1 exact, and a call given only numbers
+runs at f32. `.graph`/`.ir`/`.source` show the f32 specialisation. Transforms
 (`ddc.grad`, `ddc.vmap`, ...) return new Functions whose graph builder wraps the original
 one, so they compose and stay lazy.
 """
@@ -12,8 +14,10 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Sequence
 
+import numpy as np
+
 from .config import config
-from .errors import CallError, DDError, NumericsError, Span
+from .errors import CallError, DDError, DDIndexError, NumericsError, Span
 from ddc.ir import DType, Graph, f32, f64
 
 GraphBuilder = Callable[[DType], Graph]
@@ -84,7 +88,7 @@ class Function:
 
     def bind_dtype(self, args: Sequence[Any]) -> DType:
         for a, gen in zip(args, self.generic):
-            if gen and hasattr(a, "dtype"):
+            if gen and hasattr(a, "dtype") and not isinstance(a, np.generic):  # numbers are weak
                 kind = str(a.dtype)
                 if kind in ("float64", "torch.float64"):
                     return f64
@@ -123,7 +127,7 @@ class Function:
         except ArgumentError as e:
             hint = self.dim_hint if str(e).startswith("dim ") else None
             raise CallError(f"{self.name}: {e}", self._blamed(str(e)), hint=hint) from None
-        except NumericsError as e:
+        except (NumericsError, DDIndexError) as e:
             e.span = e.span or self.span
             raise
         return self.structure(out) if self.structure else out

@@ -4,7 +4,8 @@
 - reverse mode: the vjp against the jvp by the identity <ct, J t> == <J^T ct, t>;
 - higher order: the same checks applied to the jvp graph itself (order 2 checks the
   derivatives of the derivative).
-Works on a graph or a `Function` (specialised to f64).
+Works on a graph or a `Function`, at f64: an f32 program is re-specialised at f64 first
+(`passes.widen`), so its derivatives are checked with f64's precision.
 """
 from __future__ import annotations
 
@@ -25,7 +26,11 @@ def _run(graph: Graph, args):
 
 
 def _graph(f) -> Graph:
-    return f if isinstance(f, Graph) else f.graph_for(f64)
+    """`f`'s graph with every float in f64: an f32 program's own derivatives, checked in
+    f64 (where finite differences are accurate), rather than f32 numbers loosely."""
+    from ddc.passes.widen import widen
+
+    return widen(f if isinstance(f, Graph) else f.graph_for(f64))
 
 
 def _vdot(xs, ys) -> float:
@@ -45,8 +50,9 @@ def check_jvp(graph: Graph, args: Sequence, rng, eps: float = EPS, rtol: float =
     outs = _run(j, list(args) + tangents)
     n_out = len(graph.outputs)
     primal, tangent_out = outs[:n_out], outs[n_out:]
-    np.testing.assert_allclose(primal, _run(graph, args), rtol=1e-12, atol=1e-12,
-                               err_msg=f"{graph.name}: jvp's primal output differs from the function")
+    for k, (got, want) in enumerate(zip(primal, _run(graph, args))):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12,
+                                   err_msg=f"{graph.name}: jvp's primal output {k} differs from the function")
 
     def shifted(sign):
         moved = list(args)

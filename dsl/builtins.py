@@ -9,6 +9,9 @@ returns `(result type, plan)`. The plan holds what the lowering needs that types
 
 Names and meanings follow numpy. Promotion is JAX's (see `types.join`); broadcasting and
 dtype conversion are emitted explicitly, as the primitives require identical operand types.
+Weak types (see `types`): an entry's `weak` names the operands whose being all weak makes
+its result weak (elementwise and structural builtins); constructors without `dtype=` make
+weak results themselves; the rest (reductions, matmul, astype) are strong.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ class Builtin:
     check: Callable
     lower: Callable
     defaults: dict = field(default_factory=dict)
+    weak: tuple[str, ...] = ()
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -40,8 +44,8 @@ BUILTINS: dict[str, Builtin] = {}
 OPERATORS: dict[str, Builtin] = {}  # keyed by the operator: "+", "@", "<", unary "neg"
 
 
-def _define(table: dict, name: str, params: str, check, lower, **defaults) -> None:
-    table[name] = Builtin(name, tuple(params.split()), check, lower, defaults)
+def _define(table: dict, name: str, params: str, check, lower, weak: str = "", **defaults) -> None:
+    table[name] = Builtin(name, tuple(params.split()), check, lower, defaults, tuple(weak.split()))
 
 
 def _dtype_or(c, default):
@@ -49,11 +53,16 @@ def _dtype_or(c, default):
     return default if c.static("dtype") is None else c.dtype("dtype")
 
 
+def _constructed(c, dtype, shape, weak: bool = True) -> Tensor:
+    """A constructor's result: weak unless `dtype=` is given (or `weak` says otherwise)."""
+    return Tensor(_dtype_or(c, dtype), shape, weak=weak and c.static("dtype") is None)
+
+
 # -- elementwise ------------------------------------------------------------------------------
 
 def check_float_unary(c):
     x = c.tensor("x")
-    dtype = x.dtype if is_float(x.dtype) and not x.weak else c.float_dtype
+    dtype = x.dtype if is_float(x.dtype) else c.float_dtype
     return Tensor(dtype, x.shape), None
 
 
@@ -63,7 +72,7 @@ def lower_unary(prim: str):
 
 for _name, _prim in [("exp", "exp"), ("log", "log"), ("log1p", "log1p"), ("sqrt", "sqrt"),
                      ("tanh", "tanh"), ("sigmoid", "logistic"), ("sin", "sin"), ("cos", "cos")]:
-    _define(BUILTINS, _name, "x", check_float_unary, lower_unary(_prim))
+    _define(BUILTINS, _name, "x", check_float_unary, lower_unary(_prim), weak="x")
 
 
 def check_numeric_unary(c):
@@ -74,9 +83,9 @@ def check_numeric_unary(c):
     return Tensor(dtype, x.shape), None
 
 
-_define(BUILTINS, "abs", "x", check_numeric_unary, lower_unary("abs"))
-_define(BUILTINS, "sign", "x", check_numeric_unary, lower_unary("sign"))
-_define(OPERATORS, "neg", "x", check_numeric_unary, lower_unary("neg"))
+_define(BUILTINS, "abs", "x", check_numeric_unary, lower_unary("abs"), weak="x")
+_define(BUILTINS, "sign", "x", check_numeric_unary, lower_unary("sign"), weak="x")
+_define(OPERATORS, "neg", "x", check_numeric_unary, lower_unary("neg"), weak="x")
 
 
 def lower_relu(l):
@@ -86,7 +95,7 @@ def lower_relu(l):
     return l.b.select(l.b.compare(x, zero, direction="le"), zero, x)
 
 
-_define(BUILTINS, "relu", "x", check_numeric_unary, lower_relu)
+_define(BUILTINS, "relu", "x", check_numeric_unary, lower_relu, weak="x")
 
 
 def check_arith(c):
@@ -102,11 +111,18 @@ def check_true_divide(c):
     return (out if is_float(out.dtype) else Tensor(f32, out.shape)), plan  # `/` of ints gives f32
 
 
+I64_RANGE = range(-2 ** 63, 2 ** 63)
+
+
 def check_pow(c):
     out, plan = check_arith(c)
     if not is_float(out.dtype):
         c.fail(f"** needs a float operand, got {c.tensor('x')} ** {c.tensor('y')}; "
                "convert with astype(x, f32)")
+    y = c.tensor("y")
+    if y.weak and isinstance(y.static, int) and not isinstance(y.static, bool) and y.static not in I64_RANGE:
+        c.fail("the exponent of ** is an integer literal too large for an integer power: "
+               "it must fit i64 (|n| < 2**63)", "y")
     return out, plan
 
 
@@ -115,11 +131,21 @@ def lower_binary(prim: str):
                               l.tensor("y", l.out.dtype, l.out.shape))
 
 
+def lower_pow(l):
+    """An integer literal exponent (weak, so still a Python int here) is an integer power:
+    `x ** 2` is x * x and `x ** 0` is 1, with the derivatives those give (JAX's rule)."""
+    y = l.args["y"]
+    if isinstance(y, int) and not isinstance(y, bool):
+        return l.b.integer_pow(l.tensor("x", l.out.dtype, l.out.shape), y=y)
+    return lower_binary("pow")(l)
+
+
 for _op, _prim, _check in [("+", "add", check_arith), ("-", "sub", check_arith), ("*", "mul", check_arith),
-                           ("/", "div", check_true_divide), ("**", "pow", check_pow)]:
-    _define(OPERATORS, _op, "x y", _check, lower_binary(_prim))
-_define(BUILTINS, "maximum", "x y", check_arith, lower_binary("max"))
-_define(BUILTINS, "minimum", "x y", check_arith, lower_binary("min"))
+                           ("/", "div", check_true_divide)]:
+    _define(OPERATORS, _op, "x y", _check, lower_binary(_prim), weak="x y")
+_define(OPERATORS, "**", "x y", check_pow, lower_pow, weak="x y")
+_define(BUILTINS, "maximum", "x y", check_arith, lower_binary("max"), weak="x y")
+_define(BUILTINS, "minimum", "x y", check_arith, lower_binary("min"), weak="x y")
 
 
 def check_compare(c):
@@ -138,7 +164,7 @@ def lower_compare(direction: str):
 
 
 for _op, _direction in [("<", "lt"), ("<=", "le"), (">", "gt"), (">=", "ge"), ("==", "eq"), ("!=", "ne")]:
-    _define(OPERATORS, _op, "x y", check_compare, lower_compare(_direction))
+    _define(OPERATORS, _op, "x y", check_compare, lower_compare(_direction), weak="x y")
 
 
 def check_where(c):
@@ -154,7 +180,7 @@ def lower_where(l):
                       l.tensor("y", l.out.dtype, shape))
 
 
-_define(BUILTINS, "where", "condition x y", check_where, lower_where)
+_define(BUILTINS, "where", "condition x y", check_where, lower_where, weak="x y")
 
 
 def check_cast(c):
@@ -179,7 +205,7 @@ def check_same(c):
     return Tensor(c.join(x), x.shape), None
 
 
-_define(BUILTINS, "stop_gradient", "x", check_same, lower_unary("stop_gradient"))
+_define(BUILTINS, "stop_gradient", "x", check_same, lower_unary("stop_gradient"), weak="x")
 
 
 # -- reductions ----------------------------------------------------------------------------------
@@ -280,7 +306,7 @@ def lower_transpose(l):
     return l.b.transpose(x, permutation=l.plan)
 
 
-_define(BUILTINS, "transpose", "x axes", check_transpose, lower_transpose, axes=None)
+_define(BUILTINS, "transpose", "x axes", check_transpose, lower_transpose, weak="x", axes=None)
 
 
 def lower_reshape(l):
@@ -317,11 +343,11 @@ def check_broadcast_to(c):
     return Tensor(c.join(x), S.broadcast_to_shape(x.shape, c.shape("shape"))), None
 
 
-_define(BUILTINS, "reshape", "x shape", check_reshape, lower_reshape)
-_define(BUILTINS, "expand_dims", "x axis", check_expand_dims, lower_reshape)
-_define(BUILTINS, "squeeze", "x axis", check_squeeze, lower_reshape, axis=None)
+_define(BUILTINS, "reshape", "x shape", check_reshape, lower_reshape, weak="x")
+_define(BUILTINS, "expand_dims", "x axis", check_expand_dims, lower_reshape, weak="x")
+_define(BUILTINS, "squeeze", "x axis", check_squeeze, lower_reshape, weak="x", axis=None)
 _define(BUILTINS, "broadcast_to", "x shape", check_broadcast_to,
-        lambda l: l.tensor("x", l.out.dtype, l.out.shape))
+        lambda l: l.tensor("x", l.out.dtype, l.out.shape), weak="x")
 
 
 def check_concatenate(c):
@@ -346,7 +372,7 @@ def lower_concatenate(l):
     return l.b.concatenate(*l.tensors("arrays", l.out.dtype), axis=l.plan)
 
 
-_define(BUILTINS, "concatenate", "arrays axis", check_concatenate, lower_concatenate, axis=0)
+_define(BUILTINS, "concatenate", "arrays axis", check_concatenate, lower_concatenate, weak="arrays", axis=0)
 
 
 # -- indexing by tensors ------------------------------------------------------------------------
@@ -371,7 +397,7 @@ def lower_take(l):
     return l.b.gather(x, idx, axis=l.plan or 0, batch_dims=0)
 
 
-_define(BUILTINS, "take", "x indices axis", check_take, lower_take, axis=None)
+_define(BUILTINS, "take", "x indices axis", check_take, lower_take, weak="x", axis=None)
 
 
 def check_one_hot(c):
@@ -379,15 +405,19 @@ def check_one_hot(c):
     if kind(labels.dtype) != INT:
         c.fail(f"one_hot needs integer labels, got {labels}", "x")
     classes = c.dim("num_classes")
-    return Tensor(_dtype_or(c, c.float_dtype), labels.shape + (classes,)), None
+    return _constructed(c, c.float_dtype, labels.shape + (classes,)), None
 
 
 def lower_one_hot(l):
+    """A 1 placed at each label along a new last axis: a scatter_add of ones, so a label
+    outside [0, c) is a DDIndexError at call time like any tensor index (no zero row)."""
     labels = l.tensor("x", l.join("x"))
-    shape = l.out.shape
-    spread = l.b.broadcast_in_dim(labels, shape=shape, broadcast_dimensions=tuple(range(labels.ndim)))
-    classes = l.b.iota(shape=shape, dimension=len(shape) - 1, dtype=labels.dtype)
-    return l.coerce(l.b.compare(spread, classes, direction="eq"), l.out.dtype)
+    k = labels.ndim
+    dtype = i32 if l.out.dtype.is_bool else l.out.dtype  # scatter_add adds: no bools
+    ones = l.const(1, dtype, tuple(labels.shape) + (1,))
+    column = l.reshape(labels, tuple(labels.shape) + (1,))
+    placed = l.b.scatter_add(ones, column, axis=k, batch_dims=k, shape=tuple(l.out.shape))
+    return l.coerce(placed, l.out.dtype)
 
 
 _define(BUILTINS, "one_hot", "x num_classes dtype", check_one_hot, lower_one_hot, dtype=None)
@@ -396,7 +426,7 @@ _define(BUILTINS, "one_hot", "x num_classes dtype", check_one_hot, lower_one_hot
 # -- constructors --------------------------------------------------------------------------------
 
 def check_filled(c):
-    return Tensor(_dtype_or(c, c.float_dtype), c.shape("shape")), None
+    return _constructed(c, c.float_dtype, c.shape("shape")), None
 
 
 def lower_filled(value):
@@ -411,7 +441,7 @@ def check_full(c):
     fill = c.tensor("fill_value")
     shape = c.shape("shape")
     S.broadcast_to_shape(fill.shape, shape)
-    return Tensor(_dtype_or(c, c.join(fill)), shape), None
+    return _constructed(c, c.join(fill), shape, weak=fill.weak), None
 
 
 _define(BUILTINS, "full", "shape fill_value dtype", check_full,
@@ -421,7 +451,7 @@ _define(BUILTINS, "full", "shape fill_value dtype", check_full,
 def check_eye(c):
     n = c.dim("N")
     m = n if c.static("M") is None else c.dim("M")
-    return Tensor(_dtype_or(c, c.float_dtype), (n, m)), None
+    return _constructed(c, c.float_dtype, (n, m)), None
 
 
 def lower_eye(l):
@@ -446,10 +476,10 @@ def check_arange(c):
         c.fail(f"arange with step {step} needs a known length, but stop - start is {stop - start}", "step")
     if isinstance(stop - start, int) and stop < start:
         stop = start  # empty
-    dtype = _dtype_or(c, i32)
-    if kind(dtype) == BOOL:
+    out = _constructed(c, i32, (slice_length(start, stop, step),))
+    if kind(out.dtype) == BOOL:
         c.fail("arange cannot make bools", "dtype")
-    return Tensor(dtype, (slice_length(start, stop, step),)), (start, step)
+    return out, (start, step)
 
 
 def lower_arange(l):

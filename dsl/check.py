@@ -29,8 +29,8 @@ from .nesting import left_spine
 from .program import FunctionDef, Module
 from .transforms import REFS, TRANSFORMS, FunctionRef, Transform
 from .types import (
-    DTYPE_NAMES, FLOAT, INT, Tensor, bind_float, fits, is_float, is_static, join, kind, static_kind,
-    tensor_of, weak_tensor,
+    DTYPE_NAMES, FLOAT, INT, Tensor, bind_float, fits, flatten, is_float, is_static, join, kind, static_kind,
+    tensor_of, weak_tensor, weakened,
 )
 
 
@@ -174,7 +174,7 @@ _FOLDS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator
 def fold(op: str, x, y):
     """`x op y` computed now when both are constants, as Python would; None when it must
     run in the program (or would be unreasonable to compute here)."""
-    if op not in _FOLDS or not (isinstance(x, Tensor) and isinstance(y, Tensor) and x.weak and y.weak):
+    if op not in _FOLDS or not (isinstance(x, Tensor) and isinstance(y, Tensor) and x.constant and y.constant):
         return None
     a, b = x.static, y.static
     if isinstance(a, bool) or isinstance(b, bool):
@@ -285,7 +285,7 @@ class CallCheck:
     def join(self, *tensors: Tensor):
         dtype = join(list(tensors), self.float_dtype)
         for t in tensors:
-            if t.weak and not fits(t.static, dtype):
+            if t.constant and not fits(t.static, dtype):
                 self.fail(f"the constant {t.static} does not fit {dtype}")
         return dtype
 
@@ -356,13 +356,14 @@ class FunctionChecker:
             raise DDTypeError(f"{fn.name} returns {show(value)}, but its signature declares ({declared})", ret.value.span)
         for got, spec, expr in pairs:
             want = tensor_of(spec, self.float_dtype)
-            if isinstance(got, Tensor) and got.weak:
-                ok = want.shape == () and static_kind(got.static) <= kind(want.dtype) and fits(got.static, want.dtype)
+            if isinstance(got, Tensor) and got.weak:  # lowered at the declared dtype
+                ok = (got.shape == want.shape and kind(got.dtype) <= kind(want.dtype)
+                      and (not got.constant or fits(got.static, want.dtype)))
             else:
                 ok = isinstance(got, Tensor) and got.dtype == want.dtype and got.shape == want.shape
             if not ok:
                 hint = None
-                if isinstance(got, Tensor) and not got.weak and got.shape == want.shape:
+                if isinstance(got, Tensor) and not got.constant and got.shape == want.shape:
                     hint = f"convert with astype(..., {spec.dtype})"
                     if FLOAT in (got.dtype, want.dtype):
                         hint += " (float is f32 or f64, whichever the function is called with)"
@@ -422,7 +423,7 @@ class FunctionChecker:
             if not isinstance(x, Tensor):
                 raise DDTypeError(f"unary + needs a tensor, got {show(x)}", e.span)
             return x
-        if isinstance(x, Tensor) and x.weak and not isinstance(x.static, bool):
+        if isinstance(x, Tensor) and x.constant and not isinstance(x.static, bool):
             return weak_tensor(-x.static, self.float_dtype)
         return self.apply(e, OPERATORS["neg"], {"x": e.operand}, {"x": x})
 
@@ -436,6 +437,8 @@ class FunctionChecker:
     def apply(self, e: ast.Expr, builtin: Builtin, exprs: dict, values: dict):
         out, plan = builtin.check(CallCheck(builtin, exprs, values, e.span, self.float_dtype))
         self.info.plans[e] = Apply(builtin.lower, exprs, plan)
+        if builtin.weak and all(t.weak for name in builtin.weak for t in flatten(values[name])):
+            return weakened(out, self.float_dtype)  # an operation of weak operands is weak
         return out
 
     def _Call(self, e: ast.Call):
@@ -504,11 +507,16 @@ class FunctionChecker:
         effective = []
         for p, arg, at in zip(fn.params, args, spans):
             want = bound if p.type.dtype == FLOAT else p.type.dtype
-            if arg.weak:
+            if arg.constant:
                 if p.type.shape or static_kind(arg.static) > kind(want) or not fits(arg.static, want):
                     raise DDTypeError(f"argument '{p.name}' of {fn.name} must be {p.type}, got {arg}", at)
                 effective.append(Tensor(want, ()))
                 continue
+            if arg.weak:  # passed at the parameter's dtype
+                if kind(arg.dtype) > kind(want):
+                    raise DDTypeError(f"argument '{p.name}' of {fn.name} must be {p.type}, got {arg}", at,
+                                      hint=f"convert with astype(..., {want})")
+                arg = Tensor(want, arg.shape)
             if p.type.dtype == FLOAT and not is_float(arg.dtype):
                 raise DDTypeError(f"argument '{p.name}' of {fn.name} must be a float tensor ({p.type}), got {arg}",
                                   at, hint="convert with astype(..., f32)")
@@ -550,7 +558,7 @@ class FunctionChecker:
             value = self.expr(item)
             if value is Ellipsis:
                 items.append(("ellipsis",))
-            elif isinstance(value, Tensor) and kind(value.dtype) == INT and value.weak:
+            elif isinstance(value, Tensor) and kind(value.dtype) == INT and value.constant:
                 items.append(("index", value.static))
             elif isinstance(value, Tensor) and kind(value.dtype) == INT and self.is_arange(item):
                 items.append(("range", value.shape[0]))
@@ -565,7 +573,7 @@ class FunctionChecker:
         shape, plan = indexing.check_index(base.shape, items)
         args = {"x": e.value} if tensor_index is None else {"x": e.value, "indices": tensor_index}
         self.info.plans[e] = Apply(indexing.lower_index, args, plan)
-        return Tensor(join([base], self.float_dtype), shape)
+        return Tensor(join([base], self.float_dtype), shape, weak=base.weak)
 
     def is_arange(self, e: ast.Expr) -> bool:
         """Whether `e` is `arange(k)`: the integers 0, 1, ..., k-1."""
@@ -578,13 +586,13 @@ class FunctionChecker:
         if e is None:
             return None
         value = self.expr(e)
-        if not (isinstance(value, Tensor) and value.weak and kind(value.dtype) == INT):
+        if not (isinstance(value, Tensor) and value.constant and kind(value.dtype) == INT):
             raise DDTypeError(f"slice bounds must be integer constants or dims, got {show(value)}", e.span)
         return value.static
 
     def tuple_item(self, e: ast.Subscript, base: tuple):
         value = self.expr(e.items[0]) if len(e.items) == 1 and not isinstance(e.items[0], ast.Slice) else None
-        if not (isinstance(value, Tensor) and value.weak and isinstance(value.static, int)
+        if not (isinstance(value, Tensor) and value.constant and isinstance(value.static, int)
                 and not isinstance(value.static, bool)):
             raise DDTypeError("a tuple can only be indexed by one integer constant", e.span)
         if not -len(base) <= value.static < len(base):

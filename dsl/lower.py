@@ -5,12 +5,21 @@ function's own terms (dims `n`, `d`; dtype `float`). Lowering binds those to thi
 dims (by matching the signature against the argument types) and float dtype, then emits
 primitives: each expression's nodes carry its source span, each DSL variable's value is
 named after the variable. Constants (`2`, `0.5`, a dim `d`) stay Python values until an
-operation needs them as tensors of a given dtype (`coerce`).
+operation needs them as tensors of a given dtype (`coerce`). Other weak expressions
+(`full((n,), 0.1)`, `arange(n) / 10`, see `types`) likewise stay unlowered (`Weak`) until
+a consumer asks for them at a dtype; each is then emitted at that dtype (cached per
+expression and dtype), so `x + full((n,), 0.1)` with an f64 `x` holds an f64 constant 0.1,
+never an f32 one converted.
 
 Calls of user functions and transforms are lowered to a graph of their own, at the
 argument types, and inlined (`ir.inline`), so nodes keep the callee's names and spans.
 """
 from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable
 
 from ddc.ir import Builder, Graph, Value, dims as D, inline, verify
 from ddc.ir.dtypes import DType, f32
@@ -21,7 +30,9 @@ from . import shapes as S
 from .check import Apply, TupleItem, UserCall, located
 from .nesting import left_spine
 from .transforms import FunctionRef
-from .types import FLOAT, Tensor, bind_float, describe, is_static, join, resolve, unflatten, weak_tensor
+from .types import (
+    BOOL, FLOAT, Tensor, bind_float, describe, is_static, join, kind, resolve, unflatten, weak_tensor,
+)
 
 
 MAX_GRAPHS_PER_FUNCTION = 256  # distinct argument types cached per function
@@ -53,11 +64,37 @@ def lower_graph(ref, arg_types: list[TensorType], float_dtype: DType) -> Graph:
     return ref.lower(arg_types, float_dtype, lower_graph)
 
 
+@dataclass(eq=False)
+class Weak:
+    """A weak expression, not yet lowered: `emit(dtype)` lowers it at a dtype of its kind.
+    `type` is its type at its kind's default dtype; `name`, the variable it is bound to."""
+
+    emit: Callable[[DType], Value]
+    type: TensorType
+    name: str | None = None
+
+    def at(self, b: Builder, dtype: DType) -> Value:
+        """The expression as a `dtype` tensor, converted when emitted at another dtype."""
+        v = self.emit(self.emitted_at(dtype))
+        if v.name is None:
+            v.name = self.name
+        return v if v.dtype == dtype else b.convert(v, dtype=dtype)
+
+    def emitted_at(self, dtype: DType) -> DType:
+        """`dtype` when that is of the expression's kind or above (an integer is computed in
+        the float it meets), else its default, to be converted as `astype` would (a float
+        made an integer, a comparison made a number)."""
+        own = self.type.dtype
+        return dtype if kind(own) != BOOL and kind(dtype) >= kind(own) else own
+
+
 def coerce(b: Builder, value, dtype: DType, shape=None) -> Value:
-    """`value` (a Value or a Python constant) as a tensor of `dtype`, broadcast numpy-style
-    (trailing dims aligned) to `shape` when given."""
+    """`value` (a Value, a Weak or a Python constant) as a tensor of `dtype`, broadcast
+    numpy-style (trailing dims aligned) to `shape` when given."""
     if isinstance(value, Value):
         v = value if value.dtype == dtype else b.convert(value, dtype=dtype)
+    elif isinstance(value, Weak):
+        v = value.at(b, dtype)
     else:
         v = b.scalar(value, dtype)
     if shape is not None and tuple(v.shape) != tuple(shape):
@@ -87,12 +124,28 @@ class CallLower:
 
     def join(self, *names: str) -> DType:
         """The common dtype of arguments, by the checker's promotion rule."""
-        described = [describe(v.type) if isinstance(v, Value) else weak_tensor(v, self.float_dtype)
-                     for v in (self.args[n] for n in names)]
-        return join(described, self.float_dtype)
+        return join([self.describe(self.args[n]) for n in names], self.float_dtype)
+
+    def describe(self, v) -> Tensor:
+        if isinstance(v, Value):
+            return describe(v.type)
+        if isinstance(v, Weak):
+            return Tensor(v.type.dtype, v.type.shape, weak=True)
+        return weak_tensor(v, self.float_dtype)
 
     def reshape(self, v: Value, shape) -> Value:
         return v if tuple(v.shape) == tuple(shape) else self.b.reshape(v, shape=tuple(shape))
+
+
+@dataclass(frozen=True)
+class _LoweredAt:
+    """The expressions already lowered at `dtype`, as the `done` of `left_spine`."""
+
+    values: dict
+    dtype: DType
+
+    def __contains__(self, e) -> bool:
+        return (e, self.dtype) in self.values
 
 
 class _FunctionLowering:
@@ -100,7 +153,7 @@ class _FunctionLowering:
         self.fn, self.b, self.dims, self.float_dtype = fn, b, dims, float_dtype
         self.info = fn.info
         self.env: dict = {}
-        self.values: dict = {}  # expression -> its lowered value
+        self.values: dict = {}  # expression -> its lowered value; (weak expression, dtype) -> its value
         self.input_ids: set[int] = set()
 
     def run(self, inputs: list[Value]) -> list[Value]:
@@ -120,6 +173,8 @@ class _FunctionLowering:
     def bind(self, target, value) -> None:
         if isinstance(target, ast.Name):
             if isinstance(value, Value) and value.id not in self.input_ids:
+                value.name = target.id
+            elif isinstance(value, Weak):
                 value.name = target.id
             self.env[target.id] = value
             return
@@ -142,15 +197,35 @@ class _FunctionLowering:
         t = self.info.types[e]
         if is_static(t):
             return self.static(t)
+        if isinstance(t, Tensor) and t.weak and isinstance(self.info.plans.get(e), Apply):
+            return Weak(partial(self.weak_at, e), self.concrete(t))
         if e in self.values:  # the inner links of a chain, lowered on the way in
             return self.values[e]
         for link in left_spine(e, self.values):  # `a + b + c + ...`: innermost first, without recursion
             self.expr(link)
+        with self.spanned(e):
+            self.values[e] = getattr(self, "_" + type(e).__name__)(e)
+        return self.values[e]
+
+    def weak_at(self, e, dtype: DType) -> Value:
+        """Weak expression `e` lowered at `dtype` (its operands at the dtypes it needs)."""
+        key = (e, dtype)
+        if key in self.values:
+            return self.values[key]
+        for link in left_spine(e, _LoweredAt(self.values, dtype)):  # a long weak chain: links first
+            if not is_static(self.info.types[link]):
+                self.weak_at(link, self.expr(link).emitted_at(dtype))
+        with self.spanned(e):
+            self.values[key] = self.planned(e, dtype)
+        return self.values[key]
+
+    @contextmanager
+    def spanned(self, e):
+        """Nodes made inside get `e`'s span, and so do errors raised without one."""
         outer, self.b.span = self.b.span, e.span
         try:
             with located(e.span):  # e.g. a pass rejecting a transform: point at the call
-                self.values[e] = getattr(self, "_" + type(e).__name__)(e)
-                return self.values[e]
+                yield
         finally:
             self.b.span = outer
 
@@ -163,11 +238,14 @@ class _FunctionLowering:
     def _UnaryOp(self, e):
         return self.expr(e.operand) if e.op == "+" else self.planned(e)
 
-    def planned(self, e):
+    def planned(self, e, dtype: DType | None = None):
+        """`e` lowered by its plan (a weak `e` at `dtype`)."""
         plan = self.info.plans[e]
         if isinstance(plan, Apply):
             args = {name: self.expr(x) for name, x in plan.args.items()}
             out = self.concrete(self.info.types[e])
+            if dtype is not None:
+                out = TensorType(dtype, out.shape)
             return plan.lower(CallLower(self.b, args, out, S.substitute(plan.plan, self.dims), self.float_dtype))
         if isinstance(plan, TupleItem):
             return self.expr(e.value)[plan.index]

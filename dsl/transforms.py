@@ -10,12 +10,13 @@ to a graph at the argument types, then run the pass (`ddc.passes.autodiff`,
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Union
 
 from ddc.errors import DDTypeError, TransformError
 from ddc.ir import Graph, dims as D, substitute_dims
 from ddc.ir.types import TensorType
+from ddc.passes.argnums import normalize_argnums
 
 from .shapes import normalize_axis
 from .types import Tensor, flatten, is_float, unflatten
@@ -36,18 +37,6 @@ class FunctionRef:
 
 
 # -- grad and value_and_grad -----------------------------------------------------------------
-
-def normalize_argnums(argnums, arity: int, fname: str) -> tuple[int, ...]:
-    nums = argnums if isinstance(argnums, tuple) else (argnums,)
-    out = []
-    for a in nums:
-        if not -arity <= a < arity:
-            raise TransformError(f"argnums {a} is out of range: {fname} takes {arity} arguments")
-        out.append(a % arity)
-    if len(set(out)) != len(out):
-        raise TransformError(f"argnums {argnums} repeats an argument")
-    return tuple(out)
-
 
 @dataclass(frozen=True)
 class Grad:
@@ -156,14 +145,14 @@ class VMap:
                     f"vmap: argument {i} has size {args[i].shape[in_axes[i]]} on its mapped axis, "
                     f"but argument {mapped[0]} has size {size}", spans[i],
                 )
-        inner_args = [a if ax is None else Tensor(a.dtype, a.shape[:ax] + a.shape[ax + 1:])
+        inner_args = [a if ax is None else replace(a, shape=a.shape[:ax] + a.shape[ax + 1:])
                       for a, ax in zip(args, in_axes)]
         out, inner_effective = checker.call_ref(self.inner, inner_args, spans, span)
         leaves = flatten(out)
         out_axes = self._out_axes([t.shape for t in leaves])
         batched = [t if ax is None else Tensor(t.dtype, t.shape[:ax] + (size,) + t.shape[ax:])
                    for t, ax in zip(leaves, out_axes)]
-        effective = [e if ax is None else a for a, e, ax in zip(args, inner_effective, in_axes)]
+        effective = [e if ax is None else Tensor(e.dtype, a.shape) for a, e, ax in zip(args, inner_effective, in_axes)]
         return unflatten(batched, out), effective
 
     def lower(self, arg_types: list[TensorType], float_dtype, lower_graph: LowerGraph) -> Graph:

@@ -2,9 +2,14 @@
 
 `TypeSpec` is what a signature says (`f32[n, d]`, `float[n]`). `Tensor` is what the checker
 knows about an expression: a dtype, a shape of dims, and, for literals and dim values, the
-value itself (`static`). Such values are *weak*, as Python scalars are in JAX: `x * 2` keeps
-x's dtype. The dtype `FLOAT` is the variable that `float` in a signature names: one per
-function, bound to f32 or f64 when the function is lowered or called.
+value itself (`static`). An expression is *weak*, as Python scalars are in JAX, when its
+dtype is only a default that the operands it meets decide: literals and dims, constructors
+without `dtype=` (`zeros(n)`, `arange(n)`), and elementwise or structural operations of weak
+operands only (`where(c, 0.1, 0.2)`, `arange(n) / 10`). `x * 2` keeps x's dtype, and
+`x + full((n,), 0.1)` adds 0.1 in x's dtype. A weak tensor's dtype is its kind's default (the
+function's float, i32 or bool); the lowering emits it at the dtype its consumer needs. The
+dtype `FLOAT` is the variable that `float` in a signature names: one per function, bound to
+f32 or f64 when the function is lowered or called.
 
 Promotion (one home, used by the checker and the lowering):
 bool < i32 < i64 < f32 < f64, with FLOAT between f32 and f64 (f32 joined with a float that
@@ -57,22 +62,23 @@ class TypeSpec:
 @dataclass(frozen=True)
 class Tensor:
     """The checker's type of a tensor expression. `static` holds the value of a literal or a
-    dim (an int, float, bool or Sym); those are weak and always scalars."""
+    dim (an int, float, bool or Sym); those are weak scalars. `weak`: see the module's doc."""
 
     dtype: DTypeLike
     shape: tuple[D.Dim, ...]
     static: object = None
+    weak: bool = False
 
     @property
     def ndim(self) -> int:
         return len(self.shape)
 
     @property
-    def weak(self) -> bool:
+    def constant(self) -> bool:
         return self.static is not None
 
     def __str__(self) -> str:
-        if self.weak:
+        if self.constant:
             return f"the constant {self.static}"
         return f"{self.dtype}{shape_str(self.shape)}" if self.shape else str(self.dtype)
 
@@ -120,7 +126,12 @@ def default_dtype(k: int, float_dtype: DTypeLike) -> DTypeLike:
 
 def weak_tensor(value, float_dtype: DTypeLike) -> Tensor:
     """The type of a literal or dim value: a scalar of its kind's default dtype."""
-    return Tensor(default_dtype(static_kind(value), float_dtype), (), value)
+    return Tensor(default_dtype(static_kind(value), float_dtype), (), value, weak=True)
+
+
+def weakened(t: Tensor, float_dtype: DTypeLike) -> Tensor:
+    """`t` as a weak tensor: of its kind's default dtype, which its consumers override."""
+    return Tensor(default_dtype(kind(t.dtype), float_dtype), t.shape, weak=True)
 
 
 def join(ts: list[Tensor], float_dtype: DTypeLike) -> DTypeLike:
@@ -151,13 +162,13 @@ def resolve(dtype: DTypeLike, float_dtype: DType) -> DType:
 
 
 def bind_float(specs: list[TypeSpec], args: list[Tensor], default: DTypeLike):
-    """The dtype a callee's `float` binds to: that of its (non-constant) float arguments,
+    """The dtype a callee's `float` binds to: that of its (non-weak) float arguments,
     else the caller's float. Returns (dtype, None), or (the dtype bound first, index of an
     argument that disagrees)."""
     bound = None
     for i, (spec, arg) in enumerate(zip(specs, args)):
         if spec.dtype != FLOAT or arg.weak or not is_float(arg.dtype):
-            continue  # constants bind to whatever float is; non-floats are an error elsewhere
+            continue  # weak values take whatever float is; non-floats are an error elsewhere
         if bound is None:
             bound = arg.dtype
         elif arg.dtype != bound:
@@ -172,7 +183,7 @@ def bind_float(specs: list[TypeSpec], args: list[Tensor], default: DTypeLike):
 def is_static(value) -> bool:
     """Known before run time: everything but tensors computed from the arguments."""
     if isinstance(value, Tensor):
-        return value.weak
+        return value.constant
     if isinstance(value, tuple):
         return all(is_static(v) for v in value)
     return True

@@ -63,6 +63,17 @@ for _n in BINARY_FLOAT:
     register(Primitive(_n, _elementwise(_n, True), arity=2, elementwise=True))
 
 
+def _integer_pow_rule(ts, y):
+    """`x ** y` for a constant int `y` (JAX's `lax.integer_pow`): a chain of multiplications
+    (`numpy_runtime.multiply_out`), so `x ** 0` is 1 and its derivatives are exact at 0."""
+    if not isinstance(y, int) or isinstance(y, bool) or not -2 ** 63 <= y < 2 ** 63:
+        _fail("integer_pow", f"the exponent must be an int that fits i64, got {y!r}")
+    return _elementwise("integer_pow", True)(ts)
+
+
+register(Primitive("integer_pow", _integer_pow_rule, ("y",), elementwise=True))
+
+
 def _compare_rule(ts, direction):
     if direction not in COMPARE_DIRECTIONS:
         _fail("compare", f"unknown direction {direction!r}")
@@ -215,14 +226,24 @@ def _slice_rule(ts, start, limit, stride):
 register(Primitive("slice", _slice_rule, ("start", "limit", "stride"), linear=True))
 
 
+def strided_extent(n: D.Dim, stride: int) -> D.Dim:
+    """How far `n` elements `stride` apart reach: (n - 1) * stride + 1, and 0 for none.
+    Symbolic only when stride is 1 (as `slice_length` makes it)."""
+    if stride == 1:
+        return n
+    if not isinstance(n, int):
+        _fail("pad", f"a spacing of {stride} needs a static dim, got {n}")
+    return max(n - 1, 0) * stride + min(n, 1)
+
+
 def _pad_rule(ts, low, high, interior):
     (t,) = ts
     if not (len(low) == len(high) == len(interior) == t.ndim):
         _fail("pad", f"low/high/interior must each have {t.ndim} entries")
-    shape = []
-    for d, lo, hi, it in zip(t.shape, low, high, interior):
-        shape.append(d + lo + hi + (d - 1) * it)
-    return t.with_shape(shape)
+    if any(not isinstance(it, int) or it < 0 for it in interior):
+        _fail("pad", f"interior padding must be non-negative ints, got {interior}")
+    return t.with_shape(lo + strided_extent(d, it + 1) + hi
+                        for d, lo, hi, it in zip(t.shape, low, high, interior))
 
 
 # zero padding only: what the transpose of `slice` needs

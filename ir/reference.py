@@ -10,25 +10,31 @@ The rules that are easy to get wrong, written down once here:
 
 - An integer tensor index (`gather`, `scatter_add`) must lie in `[0, n)`; anything else,
   negative included, raises `DDIndexError` at the node's span. A dim the call makes
-  negative, or a slice bound outside its dim (`x[-5]` at n = 3), raises it too.
+  negative, or a slice bound outside its dim (`x[-5]` at n = 3), raises it too. These are
+  the checks of `ir.requirements`, made before any node runs as the backends make them,
+  with the same messages; an index computed in the graph is checked where it is used,
+  and only when the node using it is live (its result reaches an output).
 - `sign(±0) = ±0` and `sign(NaN) = NaN`; `max`/`min` propagate NaN (numpy's `maximum`).
 - Float-to-int `convert` truncates toward zero, maps NaN to 0 and saturates at the int
   type's limits; float-to-bool is `x != 0` (NaN is true), as numpy's cast.
 - Integer `div` rounds toward zero (lax's `div`); a zero divisor gives 0 (numpy's).
+- `integer_pow` multiplies out repeated squarings in JAX's order (bit-exact with it).
 - `logistic` is `1 / (1 + exp(-|x|))`, mirrored for negative x: no overflow at any x.
 - `reduce_max` of an empty axis is the dtype's lowest value (`-inf` for floats).
 """
 from __future__ import annotations
 
+import functools
 import string
 from typing import Callable
 
 import numpy as np
 
-from ddc.errors import CallError, DDIndexError, IRError
+from ddc.errors import CallError, IRError
 
 from . import dims as D
 from .core import Graph, Node
+from .requirements import IndexCheck, call_checks, check_call, first_outside, index_error
 
 
 def evaluate(graph: Graph, *args) -> list[np.ndarray]:
@@ -37,15 +43,28 @@ def evaluate(graph: Graph, *args) -> list[np.ndarray]:
         raise CallError(f"{graph.name or 'graph'} takes {len(graph.inputs)} arguments, got {len(args)}")
     arrays = [_argument(v, a, i) for i, (v, a) in enumerate(zip(graph.inputs, args))]
     dims = bind_dims([v.type.shape for v in graph.inputs], [a.shape for a in arrays])
+    check_call(call_checks([graph]).prologue, dims, arrays)
     env = {v.id: a for v, a in zip(graph.inputs, arrays)}
-    for node in graph.nodes:
-        shape = _concrete(node.out.type.shape, dims, node)
+    for node in _live(graph):
+        shape = tuple(D.evaluate(d, dims) for d in node.out.type.shape)
         result = _run(node, [env[v.id] for v in node.inputs], dims)
         result = np.asarray(result, dtype=node.out.dtype.np)
         if result.shape != shape:
             raise IRError(f"reference: {node.prim.name} made {result.shape}, its type says {shape}")
         env[node.out.id] = result
     return [env[v.id] for v in graph.outputs]
+
+
+def _live(graph: Graph) -> list[Node]:
+    """The nodes the outputs depend on: a node nothing reads is never run (so an index it
+    would have checked is not checked), as after any backend's dead-code elimination."""
+    needed = {v.id for v in graph.outputs}
+    live = []
+    for node in reversed(graph.nodes):
+        if node.out.id in needed:
+            live.append(node)
+            needed.update(v.id for v in node.inputs)
+    return live[::-1]
 
 
 def _argument(value, arg, position: int) -> np.ndarray:
@@ -73,14 +92,6 @@ def bind_dims(specs, shapes) -> dict[str, int]:
             if D.evaluate(d, dims) != n:
                 raise CallError(f"dim {d} is {D.evaluate(d, dims)}, got an array with {n}")
     return dims
-
-
-def _concrete(shape, dims, node: Node) -> tuple[int, ...]:
-    sizes = tuple(D.evaluate(d, dims) for d in shape)
-    for d, n in zip(shape, sizes):
-        if n < 0:
-            raise DDIndexError(f"dim {d} is {n} at this call, below 0", node.span)
-    return sizes
 
 
 def _run(node: Node, xs: list[np.ndarray], dims: dict[str, int]):
@@ -114,6 +125,18 @@ def _logistic(node, x):
     e = np.exp(-np.abs(x))
     r = 1 / (1 + e)
     return np.where(x >= 0, r, e * r)
+
+
+def _integer_pow(node, x, y):
+    """JAX's chain: the product, in increasing order, of the squarings x, x**2, x**4, ...
+    that |y|'s bits select; the reciprocal of that for y < 0; ones for y = 0."""
+    if y == 0:
+        return np.ones_like(x)
+    squarings = [x]
+    while 1 << len(squarings) <= abs(y):
+        squarings.append(squarings[-1] * squarings[-1])
+    product = functools.reduce(np.multiply, [p for k, p in enumerate(squarings) if abs(y) >> k & 1])
+    return 1 / product if y < 0 else product
 
 
 def _div(node, x, y):
@@ -169,9 +192,6 @@ def _dot_general(node, x, y, contract, batch):
 
 
 def _slice(node, x, start, limit, stride):
-    for d, lo, hi in zip(x.shape, start, limit):
-        if not 0 <= lo <= hi <= d:
-            raise DDIndexError(f"slice {lo}:{hi} is outside a dim of size {d} at this call", node.span)
     return x[tuple(slice(lo, hi, k) for lo, hi, k in zip(start, limit, stride))]
 
 
@@ -183,10 +203,10 @@ def _pad(node, x, low, high, interior):
 
 
 def _check_indices(node, idx, n: int) -> None:
-    bad = (idx < 0) | (idx >= n)
-    if bad.any():
-        where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise DDIndexError(f"index {int(idx[where])} at position {list(where)} is outside [0, {n})", node.span)
+    """An index computed in the graph (one that is an argument was checked first)."""
+    failed = first_outside(idx, n)
+    if failed is not None:
+        raise index_error(IndexCheck(None, n, node.span, node.prim.name, node.inputs[1].name, None), failed)
 
 
 def _gather(node, x, idx, axis, batch_dims):
@@ -228,6 +248,7 @@ reference_rules: dict[str, Callable[..., np.ndarray]] = {
     "mul": _ufunc(np.multiply),
     "div": _div,
     "pow": _ufunc(np.power),
+    "integer_pow": _integer_pow,
     "max": _ufunc(np.maximum),
     "min": _ufunc(np.minimum),
     "compare": lambda node, x, y, direction: _COMPARE[direction](x, y),

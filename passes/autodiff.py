@@ -17,6 +17,7 @@ from typing import Sequence
 from ddc.errors import TransformError
 from ddc.ir import Builder, Graph, Value, i32, inline, substitute_dims
 
+from .argnums import in_given_order, normalize_argnums, wrt_mask
 from .cleanup import cleanup
 from .jvp import has_tangent, jvp
 from .linearize import linearize
@@ -24,28 +25,17 @@ from .transpose import transpose
 from .util import traced
 
 
-def normalize_argnums(graph: Graph, argnums: int | Sequence[int], what: str = "grad") -> tuple[int, ...]:
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    n = len(graph.inputs)
-    out = []
+def differentiable_argnums(graph: Graph, argnums: int | Sequence[int], what: str = "grad") -> tuple[int, ...]:
+    """`argnums` normalized (in the order given), each naming a float input of `graph`."""
+    nums = normalize_argnums(argnums, len(graph.inputs), graph.name, f"{what}: ")
     for a in nums:
-        if not isinstance(a, int) or not -n <= a < n:
-            raise TransformError(f"{what}: argnums {a!r} out of range for {graph.name} with {n} arguments")
-        a %= n
         v = graph.inputs[a]
         if not has_tangent(v):
             raise TransformError(
                 f"{what}: cannot differentiate {graph.name} w.r.t. argument {a} "
                 f"'{v.name or a}' of type {v.type}: only float arguments have gradients",
                 hint="mark it with argnums of the float arguments only")
-        out.append(a)
-    if len(set(out)) != len(out):
-        raise TransformError(f"{what}: repeated argnums {nums}")
-    return tuple(out)
-
-
-def wrt_mask(graph: Graph, argnums: Sequence[int]) -> list[bool]:
-    return [i in argnums for i in range(len(graph.inputs))]
+    return nums
 
 
 @dataclass
@@ -104,12 +94,12 @@ def grad(graph: Graph, argnums: int | Sequence[int] = 0) -> Graph:
 def _with_gradients(graph: Graph, argnums, name: str, keep_value: bool) -> Graph:
     """The vjp with a cotangent of 1, inlined into one graph and cleaned up once."""
     _scalar_output(graph, "grad")
-    nums = normalize_argnums(graph, argnums)
-    v = vjp(graph, wrt_mask(graph, nums))
+    nums = differentiable_argnums(graph, argnums)
+    v = vjp(graph, wrt_mask(len(graph.inputs), nums))
     b = Builder(origin="cotangent")
     inputs = _fresh_inputs(graph)
     value, *residuals = inline(b, v.primal, inputs)
-    grads = inline(b, v.backward, residuals + [b.full(1.0, value.type)])
+    grads = in_given_order(inline(b, v.backward, residuals + [b.full(1.0, value.type)]), nums)
     _name_grads(grads, inputs, nums)
     return cleanup(b.graph(inputs, ([value] if keep_value else []) + grads, name))
 
@@ -166,12 +156,12 @@ def _single_output(graph: Graph, what: str) -> Value:
 def jacfwd(graph: Graph, argnums: int | Sequence[int] = 0) -> Graph:
     """Outputs: d out / d arg for each argnum, shaped out.shape + arg.shape."""
     out = _single_output(graph, "jacfwd")
-    nums = normalize_argnums(graph, argnums, "jacfwd")
+    nums = differentiable_argnums(graph, argnums, "jacfwd")
     b = Builder(origin="tangent")
     inputs = _fresh_inputs(graph)
     jacs = []
     for a in nums:
-        j = jvp(graph, wrt_mask(graph, (a,)))
+        j = jvp(graph, wrt_mask(len(graph.inputs), (a,)))
         tangent_only = cleanup(Graph(j.inputs, j.nodes, j.outputs[1:], j.name))
         stacked = _batched_over_basis(b, tangent_only, inputs, _basis(b, inputs[a]))
         jacs.append(_input_major_to_jacobian(b, stacked, tuple(inputs[a].shape), tuple(out.shape)))
@@ -182,15 +172,15 @@ def jacfwd(graph: Graph, argnums: int | Sequence[int] = 0) -> Graph:
 def jacrev(graph: Graph, argnums: int | Sequence[int] = 0) -> Graph:
     """Outputs: d out / d arg for each argnum, shaped out.shape + arg.shape."""
     _single_output(graph, "jacrev")
-    nums = normalize_argnums(graph, argnums, "jacrev")
+    nums = differentiable_argnums(graph, argnums, "jacrev")
     b = Builder(origin="cotangent")
     inputs = _fresh_inputs(graph)
-    v = vjp(graph, wrt_mask(graph, nums))
+    v = vjp(graph, wrt_mask(len(graph.inputs), nums))
     value, *residuals = inline(b, v.primal, inputs)
     basis = _basis(b, value)
     jacs = []
-    for k, a in enumerate(nums):
-        one = cleanup(Graph(v.backward.inputs, v.backward.nodes, [v.backward.outputs[k]], v.backward.name))
+    for a, ct in zip(nums, in_given_order(v.backward.outputs, nums)):
+        one = cleanup(Graph(v.backward.inputs, v.backward.nodes, [ct], v.backward.name))
         stacked = _batched_over_basis(b, one, residuals, basis)
         # row k of the basis is output element k: (M, *arg.shape) is already output-major
         jacs.append(b.reshape(stacked, shape=tuple(value.shape) + tuple(inputs[a].shape)))
@@ -199,7 +189,7 @@ def jacrev(graph: Graph, argnums: int | Sequence[int] = 0) -> Graph:
 
 @traced("hessian")
 def hessian(graph: Graph, argnums: int | Sequence[int] = 0) -> Graph:
-    nums = normalize_argnums(graph, argnums, "hessian")
+    nums = differentiable_argnums(graph, argnums, "hessian")
     if len(nums) != 1:
         raise TransformError("hessian: give a single argnum")
     return jacfwd(jacrev(graph, nums), nums)
@@ -207,5 +197,5 @@ def hessian(graph: Graph, argnums: int | Sequence[int] = 0) -> Graph:
 
 __all__ = [
     "VJP", "vjp", "grad", "value_and_grad", "jacfwd", "jacrev", "hessian", "jvp", "linearize",
-    "normalize_argnums",
+    "differentiable_argnums",
 ]

@@ -104,10 +104,19 @@ defjvp(
     lambda b, t, out, x, y: b.div(t, y),
     lambda b, t, out, x, y: b.neg(b.div(b.mul(out, t), y)),
 )
+
+
+def _pow_dy(b, t, out, x, y):
+    """log(x) * x ** y with log reading 1 where x == 0, as JAX: 0 there for y >= 0 (not
+    log(0) * 0 = NaN), and no NaN comes back through the select in reverse mode."""
+    at_zero = b.compare(x, b.zeros(x.type), direction="eq")
+    return b.mul(t, b.mul(out, b.log(b.select(at_zero, _one(b, x), x))))
+
+
 defjvp(
     "pow",
     lambda b, t, out, x, y: b.mul(t, b.mul(y, b.pow(x, b.sub(y, _one(b, y))))),
-    lambda b, t, out, x, y: b.mul(t, b.mul(out, b.log(x))),
+    _pow_dy,
 )
 defjvp(
     "dot_general",
@@ -137,6 +146,21 @@ def _select_jvp(b, primals, tangents):
 
 
 jvp_rules["select"] = _select_jvp
+
+
+def _integer_pow_jvp(b, primals, tangents, y):
+    """n * x ** (n - 1): zero for n == 0, and x ** 0 is 1 exactly (no division by x)."""
+    (x,), (t,) = primals, tangents
+    out = b.integer_pow(x, y=y)
+    if y == 0:
+        return out, None
+    if y == 1:
+        return out, t
+    power = x if y == 2 else b.integer_pow(x, y=y - 1)
+    return out, b.mul(t, b.mul(_one(b, x, float(y)), power))
+
+
+jvp_rules["integer_pow"] = _integer_pow_jvp
 
 
 def _convert_jvp(b, primals, tangents, dtype):

@@ -3,12 +3,16 @@
 - `sum(scatter_add(a, l, ...), axis=k)` -> `a + 0.0` (one entry per row lands in range:
   the row is +0.0 everywhere but `0.0 + a` at the label, and its sum is `a + 0.0`).
 
-The class axis k must be the last; the leading axes are batch dims. Rewrites that look
-like it but change numbers are not made (each is a test in tests/passes/test_onehot.py):
-`sum(one_hot(l) * y, axis=k)` as `gather(y, l)` (an inf or NaN of y in another class
-makes the sum NaN, and a picked -0.0 sums to +0.0), `one_hot(l) *
-broadcast(a)` as `scatter_add(a, l)` (0 * a is -0.0 for a < 0 and NaN for a = inf, the
-scatter's zeros +0.0), and `-scatter_add(a, l)` as `scatter_add(-a, l)` (-(0.0) is -0.0).
+The class axis k must be the last; the leading axes are batch dims. A label index that
+is a graph input is checked at call time whatever the rewrites leave (`ir.requirements`).
+
+`one_hot(l, c)` lowers to `scatter_add(ones, l)` along a new last axis. Rewrites of it
+that look right but change numbers are not made (each is a test in
+tests/passes/test_onehot.py): `sum(one_hot(l) * y, axis=k)` as `gather(y, l)` (an inf or
+NaN of y in another class makes the sum NaN, and a picked -0.0 sums to +0.0),
+`one_hot(l) * broadcast(a)` as `scatter_add(a, l)` (0 * a is -0.0 for a < 0 and NaN for
+a = inf, the scatter's zeros +0.0), and `-scatter_add(a, l)` as `scatter_add(-a, l)`
+(-(0.0) is -0.0).
 """
 from __future__ import annotations
 

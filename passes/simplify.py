@@ -240,6 +240,11 @@ def _small_powers(b, facts, x, y):
     return None
 
 
+@pattern("identities", "integer_pow")
+def _first_power(b, facts, x, y):
+    return x if y == 1 else None
+
+
 # -- negation sinks toward smaller values -----------------------------------------------
 #
 # The backward of a division computes both `-ct / y` and `ct / y`; with the negation moved
@@ -332,6 +337,17 @@ def _fold_convert(b, facts, x, dtype):
     with np.errstate(all="ignore"):
         result = numpy_runtime.convert(np.asarray(value, dtype=x.dtype.np), dtype.np)
     return b.full(np.asarray(result).item(), x.type.with_dtype(dtype))
+
+
+@pattern("fold", "integer_pow")
+def _fold_integer_pow(b, facts, x, y):
+    """By the backends' own multiplication chain, in x's dtype."""
+    value = facts.splat(x)
+    if value is None:
+        return None
+    with np.errstate(all="ignore"):
+        result = numpy_runtime.integer_pow(np.asarray(value, dtype=x.dtype.np), y)
+    return b.full(result.item(), x.type)
 
 
 # -- the pass ------------------------------------------------------------------------------

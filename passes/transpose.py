@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 
 from ddc.errors import TransformError
 from ddc.ir import Builder, Graph, TensorType, Value
+from ddc.ir.primitives import strided_extent
 
 from .cleanup import cleanup
 from .util import traced
@@ -145,15 +146,12 @@ def _to_layout(b, r: Value, layout: list[int]) -> Value:
 
 
 def _slice_t(b, ct, x, start, limit, stride):
-    low, high = [], []
-    for d, s, n, k in zip(x.shape, start, ct.shape, stride):
-        low.append(s)
-        high.append(d - s - (n - 1) * k - 1)
-    return [b.pad(ct, low=tuple(low), high=tuple(high), interior=tuple(k - 1 for k in stride))]
+    high = tuple(d - s - strided_extent(n, k) for d, s, n, k in zip(x.shape, start, ct.shape, stride))
+    return [b.pad(ct, low=tuple(start), high=high, interior=tuple(k - 1 for k in stride))]
 
 
 def _pad_t(b, ct, x, low, high, interior):
-    limit = tuple(lo + (d - 1) * (it + 1) + 1 for d, lo, it in zip(x.shape, low, interior))
+    limit = tuple(lo + strided_extent(d, it + 1) for d, lo, it in zip(x.shape, low, interior))
     return [b.slice(ct, start=tuple(low), limit=limit, stride=tuple(it + 1 for it in interior))]
 
 

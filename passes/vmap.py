@@ -371,6 +371,7 @@ batch_rules: dict[str, BatchRule] = {
     "compare": _elementwise("compare"),
     "select": _elementwise("select"),
     "convert": _elementwise("convert"),
+    "integer_pow": _elementwise("integer_pow"),
     "stop_gradient": _elementwise("stop_gradient"),
     "broadcast_in_dim": _broadcast_in_dim,
     "reshape": _leading("reshape", lambda size, shape: dict(shape=(size, *shape))),

@@ -2,6 +2,8 @@
 backends with the same assertions (see the `backend` fixture in conftest.py)."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ddc.codegen import compile_graph
@@ -21,3 +23,15 @@ def run(graph: Graph, *args, backend: str = "numpy"):
     if isinstance(out, tuple):
         return tuple(to_numpy(o) for o in out)
     return to_numpy(out)
+
+
+def assert_same_numbers(actual, expected, backend: str) -> None:
+    """`actual` is `expected` to the last bit, with its dtype. Triton kernels compiled for a
+    GPU (not interpreted) may contract a*b+c into an fma and use approximate exp and sqrt,
+    so there they get 4 ulps: still far below one rounding of a constant through f32."""
+    actual, expected = to_numpy(actual), np.asarray(expected)
+    assert actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
+    if backend == "triton" and os.environ.get("TRITON_INTERPRET") != "1":
+        np.testing.assert_array_max_ulp(actual, expected, maxulp=4)
+    else:
+        assert np.array_equal(actual, expected), (actual, expected)

@@ -85,6 +85,8 @@ CASES: list[Case] = [
     *[_binary(n) for n in ("add", "sub", "mul")],
     _binary("div", positive),
     _binary("pow", positive),
+    *[Case(f"integer_pow_{n}".replace("-", "m"), "integer_pow", lambda b, a, n=n: b.integer_pow(a[0], y=n),
+           [T(3, 4)], normal((3, 4)) if n >= 0 else positive((3, 4))) for n in (0, 1, 2, 3, 5, -1, -3)],
     *[_binary(n, distinct) for n in ("max", "min")],
     Case("compare_select", "compare", _select, [T(3, 4), T(3, 4)], distinct((3, 4), (3, 4))),
     Case("select", "select",

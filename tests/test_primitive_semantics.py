@@ -84,13 +84,14 @@ FLOATS, INTS = (f32, f64), (i32, i64)
 
 def _elementwise(prim: str, dtypes, arity: int, **params) -> list[Case]:
     cases = []
+    tag = "".join(f"-{v}" for v in params.values())
     for dtype in dtypes:
         build = lambda b, *xs: b.bind(prim, *xs, **params)  # noqa: E731
         for small, suffix in ((False, ""), (True, "-small")):
             args = [values(dtype, small)] if arity == 1 else list(pairs(dtype, small))
-            cases.append(Case(f"{prim}-{dtype}{suffix}", build, [T(dtype, N)] * arity, args))
+            cases.append(Case(f"{prim}-{dtype}{tag}{suffix}", build, [T(dtype, N)] * arity, args))
         empty = [np.zeros(0, dtype.np)] * arity
-        cases.append(Case(f"{prim}-{dtype}-empty", build, [T(dtype, N)] * arity, empty))
+        cases.append(Case(f"{prim}-{dtype}{tag}-empty", build, [T(dtype, N)] * arity, empty))
     return cases
 
 
@@ -203,6 +204,8 @@ def _all_cases() -> dict[str, list[Case]]:
         table[prim] = _elementwise(prim, (*FLOATS, *INTS), 2)
     for prim in ir.primitives.BINARY_FLOAT:
         table[prim] = _elementwise(prim, FLOATS, 2)
+    table["integer_pow"] = [c for y in (-3, -2, -1, 0, 1, 2, 3, 5, 8)
+                            for c in _elementwise("integer_pow", FLOATS, 1, y=y)]
     table["compare"] = [c for d in ir.primitives.COMPARE_DIRECTIONS
                         for c in _elementwise("compare", (*FLOATS, *INTS), 2, direction=d)]
     table["select"] = _select_cases()

@@ -80,6 +80,11 @@ def rows_binary():
     rows = [Row(n, xy, lambda b, x, y, n=n: b.bind(n, x, y), fn) for n, fn in fns.items()]
     rows.append(Row("pow", (Arg(("n", 3), kind="positive"), Arg(("n", 3))),
                     lambda b, x, y: b.pow(x, y), np.power))
+    chains = {0: np.ones_like, 1: lambda x: x, 2: lambda x: x * x, 3: lambda x: x * (x * x),
+              6: lambda x: (x * x) * ((x * x) * (x * x)), -1: lambda x: 1 / x, -3: lambda x: 1 / (x * (x * x))}
+    for n, fn in chains.items():
+        rows.append(Row(f"integer_pow_{n}", (Arg(("n", 3), kind="positive" if n < 0 else "normal"),),
+                        lambda b, x, n=n: b.integer_pow(x, y=n), fn))
     ints = (Arg(("n", 3), i32, "int"), Arg(("n", 3), i32, "int"))
     for n in ("add", "sub", "mul", "max", "min"):
         rows.append(Row(f"{n}_i32", ints, lambda b, x, y, n=n: b.bind(n, x, y), fns[n]))

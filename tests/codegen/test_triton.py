@@ -20,7 +20,7 @@ from ddc import ir
 from ddc.codegen import triton as triton_backend
 from ddc.codegen import triton_runtime
 from ddc.codegen.numpy_runtime import ArgumentError
-from ddc.errors import IRError
+from ddc.errors import DDIndexError, IRError
 from ddc.ir import Builder, Sym, TensorType, Value, f32, f64, i32
 from ddc.passes import autodiff
 from ddc.passes.vmap import vmap
@@ -260,14 +260,19 @@ def test_nan_propagates_through_max():
     assert np.isnan(pairwise[0, 1])
 
 
-def test_indices_wrap_when_negative_and_read_zero_out_of_range():
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_indices_outside_their_dim_raise_the_index_error(backend):
+    # no wraparound of negatives, no zero read or dropped add: the team's index rule
     g = make_graph(lambda b, x, idx: b.gather(x, idx, axis=0, batch_dims=0), T(4), T(3, dtype=i32))
-    out = run(g, np.array([1.0, 2.0, 3.0, 4.0]), np.array([-1, 1, 9], np.int32), backend="triton")
-    np.testing.assert_array_equal(out, [4.0, 2.0, 0.0])
+    for bad in (-1, 4):
+        with pytest.raises(DDIndexError, match=rf"\[2\] = {bad} is outside \[0, 4\)"):
+            run(g, np.array([1.0, 2.0, 3.0, 4.0]), np.array([0, 1, bad], np.int32), backend=backend)
     s = make_graph(lambda b, u, idx: b.scatter_add(u, idx, axis=0, batch_dims=0, shape=(3,)),
                    T(4), T(4, dtype=i32))
-    out = run(s, np.ones(4), np.array([0, -1, 2, 7], np.int32), backend="triton")
-    np.testing.assert_array_equal(out, [1.0, 0.0, 2.0])
+    with pytest.raises(DDIndexError, match=r"\[3\] = 7 is outside \[0, 3\)"):
+        run(s, np.ones(4), np.array([0, 1, 2, 7], np.int32), backend=backend)
+    np.testing.assert_array_equal(run(s, np.ones(4), np.array([0, 2, 2, 1], np.int32), backend=backend),
+                                  [1.0, 1.0, 2.0])
 
 
 # -- arguments and outputs -----------------------------------------------------------------

@@ -77,9 +77,10 @@ def test_sum_of_bools_counts_in_i32():
     assert prims(graph)[-2:] == ["convert", "reduce_sum"] and graph.outputs[0].dtype == ir.i32
 
 
-def test_one_hot_and_eye_compare_against_iota():
+def test_one_hot_scatters_ones_and_eye_compares_against_iota():
+    # a scatter, so a label outside [0, 10) is a DDIndexError like any tensor index
     graph = lowered("def f(y: i32[b]) -> f32[b, 10]:\n    return one_hot(y, 10)\n", "f")
-    assert prims(graph) == ["broadcast_in_dim", "iota", "compare", "convert"]
+    assert prims(graph) == ["constant", "broadcast_in_dim", "reshape", "scatter_add"]
     graph = lowered("def f(x: f32[n, n]) -> f32[n, n]:\n    return x * eye(n)\n", "f")
     assert prims(graph) == ["iota", "iota", "compare", "convert", "mul"]
 

@@ -145,7 +145,7 @@ ROWS = [
     Row("x[-2:]", "x: float[5]", "float[2]", lambda x: x[-2:], [normal(5)]),
     Row("x[2:100:2]", "x: float[7]", "float[3]", lambda x: x[2:100:2], [normal(7)]),
     Row("x[0, 0] * x[-1, -1]", X, "float", lambda x: x[0, 0] * x[-1, -1], [normal(N, D)]),
-    Row("x[i]", "x: float[n, d], i: i32", "float[d]", lambda x, i: x[i], [normal(N, D), lambda rng: np.int32(-2)]),
+    Row("x[i]", "x: float[n, d], i: i32", "float[d]", lambda x, i: x[i], [normal(N, D), lambda rng: np.int32(2)]),
     Row("sum(x[i] * x[0])", "x: float[n, d], i: i32", "float", lambda x, i: np.sum(x[i] * x[0]),
         [normal(N, D), ints(N)]),
     Row("x[i]", "x: float[n, d], i: i32[k]", "float[k, d]", lambda x, i: x[i], [normal(N, D), ints(N, 5)]),

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+import ddc
 from ddc import ir
 from ddc.codegen.numpy import compile
 from ddc.ir import Builder, Sym, TensorType, Value, f64, i32
@@ -16,12 +18,20 @@ n, c = Sym.name("n"), Sym.name("c")
 
 
 def one_hot(b, labels, shape):
+    """As the dsl lowers `one_hot`: ones scattered at the labels."""
+    ones = b.broadcast_in_dim(b.constant(value=1.0, dtype=f64), shape=(shape[0], 1), broadcast_dimensions=())
+    column = b.reshape(labels, shape=(shape[0], 1))
+    return b.scatter_add(ones, column, axis=1, batch_dims=1, shape=shape)
+
+
+def compared(b, labels, shape):
+    """A one-hot written as a comparison, `labels[:, None] == arange(c)`."""
     spread = b.broadcast_in_dim(labels, shape=shape, broadcast_dimensions=(0,))
     classes = b.iota(shape=shape, dimension=1, dtype=i32)
     return b.convert(b.compare(spread, classes, direction="eq"), dtype=f64)
 
 
-def picked_loss() -> ir.Graph:
+def picked_loss(one_hot=one_hot) -> ir.Graph:
     """-sum(log_softmax-ish(z) * one_hot(labels)) / n, as the stdlib writes it."""
     b = Builder()
     z, labels = Value(TensorType(f64, (n, c)), "z"), Value(TensorType(i32, (n,)), "labels")
@@ -60,7 +70,7 @@ def test_the_cotangent_stays_dense_and_matches_the_analytic_gradient():
     g = grad(picked_loss())
     rewritten = cleanup(onehot_to_gather(g))
     ir.verify(rewritten)
-    assert "scatter_add" not in prims(rewritten)
+    assert prims(rewritten) == prims(cleanup(g))  # the one-hot's product stays
     z, labels = data()
     p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
     p[np.arange(6), labels] -= 1
@@ -78,3 +88,18 @@ def test_a_row_sum_of_a_per_row_scatter_is_its_updates():
     got = compile(rewritten)(values, labels)
     np.testing.assert_array_equal(got, values)
     assert not np.signbit(got[3])  # -0.0 lands on a +0.0: its row sums to +0.0
+
+
+def test_a_one_hot_written_as_a_comparison_is_left_alone():
+    # there a label outside [0, c) means a zero row, which a gather would not give
+    g = picked_loss(compared)
+    assert "gather" not in prims(dce(onehot_to_gather(g)))
+
+
+@pytest.mark.parametrize("bad", [-1, 4])
+def test_the_pick_and_its_gather_raise_alike_for_a_label_out_of_range(bad):
+    z, labels = data()
+    labels[2] = bad
+    for g in (picked_loss(), dce(onehot_to_gather(picked_loss())), grad(picked_loss())):
+        with pytest.raises(ddc.DDIndexError, match=f"labels\\[2\\] = {bad} is outside \\[0, 4\\)"):
+            compile(g)(z, labels)

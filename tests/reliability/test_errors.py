@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import ddc
-from ddc import (CallError, DDError, DDImportError, DDNameError, DDSyntaxError, DDTypeError, NumericsError,
-                 TransformError)
+from ddc import (CallError, DDError, DDImportError, DDIndexError, DDNameError, DDSyntaxError, DDTypeError,
+                 NumericsError, TransformError)
 from ddc.cli import main
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "errors.md"
@@ -45,6 +45,7 @@ STATIC = "def first(x: f32[3]) -> f32:\n    return x[0]\n"
 TWO = "def two(x: f32[n], y: f32[n]) -> f32[n]:\n    return x * y\n"
 LOG = "def f(x: f32[n]) -> f32:\n    y = x * 2.0\n    z = log(y)\n    return sum(z)\n"
 EXP = "def f(x: f32[n]) -> f32[n]:\n    big = x * 100.0\n    return exp(big)\n"
+TAKE = "def f(x: f32[n], i: i32[m]) -> f32[m]:\n    return x[i]\n"
 
 
 def with_nans(call):
@@ -96,6 +97,8 @@ CASES = [
     # -- types and shapes --------------------------------------------------------------------
     Case("shapes do not broadcast", DDTypeError, (2, 12), ("shapes [b,d] and [h] do not broadcast: dim d vs h",),
          "def f(x: f32[b, d], y: f32[h]) -> f32[b, d]:\n    return x + y\n"),
+    Case("integer exponent beyond i64", DDTypeError, (2, 21), ("too large for an integer power", "must fit i64"),
+         "def f(x: f32[n]) -> f32:\n    return sum(x ** 100000000000000000000)\n"),
     Case("matmul dims differ", DDTypeError, (2, 12),
          ("matmul shapes f32[n,d] @ f32[k,m] do not match", "contracted dims are d (last of the left) and k"),
          "def f(x: f32[n, d], W: f32[k, m]) -> f32[n, m]:\n    return x @ W\n"),
@@ -154,6 +157,19 @@ CASES = [
          MM, lambda m: m.mm(f32(3, 4), f32(5, 6))),
     Case("unknown keyword", CallError, (1, 1), ("mm has no parameter 'V'; parameters: x, W",),
          MM, lambda m: m.mm(f32(3, 4), V=f32(4, 5))),
+    # -- indices (at call time, on every path) -------------------------------------------------
+    Case("constant index beyond a symbolic dim", DDIndexError, (2, 12), ("x[-5] needs n >= 5, got n = 3",),
+         "def f(x: f32[n]) -> f32:\n    return x[-5]\n", lambda m: m.f(f32(3))),
+    Case("dim made negative by the call", DDIndexError, (2, 12), ("zeros(n - 5) needs n >= 5, got n = 3",),
+         "def f(x: f32[n]) -> f32[n - 5]:\n    return zeros(n - 5)\n", lambda m: m.f(f32(3))),
+    Case("tensor index outside its dim", DDIndexError, (2, 12), ("i[1] = 7 is outside [0, 4) for parameter i",),
+         TAKE, lambda m: m.f(f32(4), np.array([0, 7], np.int32))),
+    Case("negative tensor index", DDIndexError, (2, 12), ("i[0] = -1 is outside [0, 4) for parameter i",),
+         TAKE, with_nans(lambda m: m.f(f32(4), np.array([-1], np.int32)))),
+    Case("computed index outside its dim", DDIndexError, (2, 12), ("index[0] = 4 is outside [0, 4) in x[i + 1]",),
+         "def f(x: f32[n], i: i32[m]) -> f32[m]:\n    return x[i + 1]\n", lambda m: m.f(f32(4), np.array([3], np.int32))),
+    Case("label outside one_hot's classes", DDIndexError, (2, 12), ("y[1] = 3 is outside [0, 3) for parameter y",),
+         "def f(y: i32[n]) -> f32[n, 3]:\n    return one_hot(y, 3)\n", lambda m: m.f(np.array([0, 3], np.int32))),
     # -- numerics (ddc.config(debug_nans=True)) ------------------------------------------------
     Case("NaN produced", NumericsError, (3, 9), ("log(f32[n]) produced a NaN (computing z)", "log(maximum(x, 1e-12))"),
          LOG, with_nans(lambda m: m.f(np.array([1, -1], F32)))),
