@@ -23,13 +23,12 @@ from typing import Callable
 import numpy as np
 import pytest
 
-import ddc
 from ddc import ir
 from ddc.codegen import compile_graph
 from ddc.codegen.numpy_debug import compile_checked
 from ddc.ir import Builder, TensorType, Value, bool_, f32, f64, i32, i64
 from ddc.ir.reference import evaluate
-from tests.backends import to_numpy
+from tests.backends import GPU_ULPS, interpreted, mismatches
 
 # -- the values ----------------------------------------------------------------------------
 
@@ -244,34 +243,6 @@ ULPS = {
 ZERO_SIGN_FREE = {("triton", "reduce_max")}
 
 
-def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """|a - b| in ulps, for finite floats of one dtype (ordered integer views)."""
-    bits = {4: np.int32, 8: np.int64}[a.dtype.itemsize]
-    ia, ib = a.view(bits).astype(np.int64), b.view(bits).astype(np.int64)
-    flip = lambda i: np.where(i < 0, np.iinfo(bits).min - i, i)  # noqa: E731  (sign-magnitude to ordered)
-    return np.abs(flip(ia) - flip(ib))
-
-
-def mismatches(got, want, ulps: int = 0, zero_sign: bool = True) -> list[str]:
-    """Positions where `got` differs from `want`: a NaN missing or extra, a different sign
-    (NaN's aside, and zeros' unless `zero_sign`), or more than `ulps` apart (finite floats)
-    or unequal (all else)."""
-    got, want = to_numpy(got), np.asarray(want)
-    if got.dtype != want.dtype or got.shape != want.shape:
-        return [f"{got.dtype}{list(got.shape)} where the reference has {want.dtype}{list(want.shape)}"]
-    got, want = got.reshape(-1), want.reshape(-1)
-    if want.dtype.kind != "f":
-        bad = got != want
-    else:
-        nan = np.isnan(want)
-        finite = np.isfinite(want) & np.isfinite(got)
-        close = ulp_distance(got, want) <= ulps if ulps else got == want
-        signed = ~nan if zero_sign else ~nan & (want != 0)
-        bad = (np.isnan(got) != nan) | (signed & (np.signbit(got) != np.signbit(want)))
-        bad |= ~nan & np.where(finite, ~close, got != want)
-    return [f"at {i}: got {got[i]!r}, want {want[i]!r}" for i in np.flatnonzero(bad)[:8]]
-
-
 def run_case(case: Case, path: str):
     graph = case.graph()
     if path == "numpy":
@@ -294,6 +265,8 @@ def _check(case: Case, path: str, backend: str):
     (want,) = evaluate(case.graph(), *case.args)
     prim = case.name.split("-")[0]
     ulps = ULPS.get((backend, prim, case.name.split("-")[1]), 0)
+    if backend == "triton" and not interpreted():
+        ulps = max(ulps, GPU_ULPS)
     bad = mismatches(run_case(case, path), want, ulps, (backend, prim) not in ZERO_SIGN_FREE)
     assert not bad, f"{case.name} on {path}: " + "; ".join(bad)
 

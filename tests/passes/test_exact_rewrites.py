@@ -13,7 +13,7 @@ from ddc.ir import Builder, Sym, TensorType, Value, f32, f64, i32
 from ddc.ir.reference import evaluate
 from ddc.passes.dce import dce
 from ddc.passes.simplify import simplify
-from tests.backends import to_numpy
+from tests.backends import GPU_ULPS, interpreted, mismatches, same_bits, to_numpy
 
 N = Sym.name("n")
 
@@ -76,13 +76,6 @@ def to_int_plus_one(x: f32[n]) -> i32[n]:
 M = ddc.loads(SOURCE)
 
 
-def same_bits(got, want) -> bool:
-    got, want = to_numpy(got), np.asarray(want)
-    nan = np.isnan(want) if want.dtype.kind == "f" else np.zeros(want.shape, bool)
-    return (got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want, equal_nan=True)
-            and np.array_equal(np.signbit(got)[~nan], np.signbit(want)[~nan]))
-
-
 def check_everywhere(fn, *args, debug=True, triton_sums=False):
     """`fn` on numpy, Triton and (when `debug`) debug_nans gives the reference's bits;
     `triton_sums`: Triton's sum adds in another order, so only to rounding there."""
@@ -92,7 +85,7 @@ def check_everywhere(fn, *args, debug=True, triton_sums=False):
     if triton_sums:
         np.testing.assert_allclose(to_numpy(on_triton), want, rtol=1e-6)
     else:
-        assert same_bits(on_triton, want)
+        assert not mismatches(on_triton, want, 0 if interpreted() else GPU_ULPS)
     if debug:
         with ddc.config(debug_nans=True):
             assert same_bits(fn(*args), want)
