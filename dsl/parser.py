@@ -6,8 +6,9 @@ offending token, never lark's dump of parser states.
 """
 from __future__ import annotations
 
-import os
+import keyword
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -72,24 +73,20 @@ class _DDIndenter(Indenter):
 
 @lru_cache(maxsize=None)
 def _lark() -> Lark:
+    """The parser, built once per process (~80 ms: lark analyses the grammar into LALR
+    tables). It is not cached on disk: lark's cache is a pickle, and loading one that
+    another user could have written would run their code; the ~70 ms it saves a fresh
+    process is not worth that."""
     grammar = (Path(__file__).parent / "grammar.lark").read_text()
-    return Lark(
-        grammar, parser="lalr", postlex=_DDIndenter(), propagate_positions=True,
-        maybe_placeholders=True, cache=_parser_cache_file(),
-    )
+    return Lark(grammar, parser="lalr", postlex=_DDIndenter(), propagate_positions=True,
+                maybe_placeholders=True)
 
 
-def _parser_cache_file() -> str | bool:
-    """Where lark keeps its analysed grammar between processes: building it takes ~200 ms,
-    loading it ~15 ms, which every `ddc` command pays. The file is a pickle, so it lives in
-    the user's own cache folder, not the shared /tmp lark would choose. Lark checks a hash
-    of the grammar and its version in the file and rebuilds it when they change."""
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ddc"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return False
-    return str(folder / "grammar.lark-cache")
+# One lark parser serves every thread, one parse at a time: its lexer and the indenter keep
+# the state of the parse under way (and the error path reads the indenter's brackets).
+# Parsing holds the GIL throughout, so threads parsing at once gain nothing from a parser
+# each (which would cost every thread the ~80 ms of building one).
+_PARSING = threading.Lock()
 
 
 @lru_cache(maxsize=256)
@@ -98,18 +95,19 @@ def parse(source: str, file: str = "<string>") -> ast.ModuleAST:
     `ddc.load` re-reads the stdlib modules it imports, which need not be parsed again."""
     source = source.removeprefix("\ufeff")  # a byte-order mark some editors write
     text = source if source.endswith("\n") else source + "\n"
-    lark = _lark()
-    try:
-        tree = lark.parse(text)
-    except UnexpectedInput as e:
-        raise _syntax_error(e, lark, file, source) from None
-    except _IndentMismatch as e:
-        line = e.token.end_line
-        raise DDSyntaxError(
-            f"bad indentation: this line is indented by {e.indent}, which matches no enclosing "
-            f"block (levels {', '.join(map(str, e.levels))})",
-            Span(file, line, 1, line, e.indent + 1, source),
-        ) from None
+    with _PARSING:
+        lark = _lark()
+        try:
+            tree = lark.parse(text)
+        except UnexpectedInput as e:
+            raise _syntax_error(e, lark, file, source) from None
+        except _IndentMismatch as e:
+            line = e.token.end_line
+            raise DDSyntaxError(
+                f"bad indentation: this line is indented by {e.indent}, which matches no enclosing "
+                f"block (levels {', '.join(map(str, e.levels))})",
+                Span(file, line, 1, line, e.indent + 1, source),
+            ) from None
     try:
         module = _ToAST(file, source).transform(tree)
     except VisitError as e:
@@ -256,6 +254,10 @@ class _Target:
     expr: ast.Expr
 
 
+# Python's keywords and the language's own: never a name (of a function, parameter, dim,
+# variable, attribute, keyword argument or module)
+KEYWORDS = frozenset(keyword.kwlist) | {"true", "false"}
+
 _BINOPS = {
     "add": "+", "sub": "-", "mul": "*", "div": "/", "matmul": "@", "pow": "**",
     "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!=",
@@ -274,6 +276,14 @@ class _ToAST(Transformer_NonRecursive):  # a sum of thousands of terms is a tree
     def token_span(self, tok: Token) -> Span:
         return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column, self.source)
 
+    def name_of(self, tok: Token) -> str:
+        """A NAME token's text, which must not be a keyword (lark's contextual lexer reads
+        `def` as a NAME where only a name can come, as in `def def(...)`)."""
+        if str(tok) in KEYWORDS:
+            raise DDSyntaxError(f"'{tok}' is a keyword, not a name", self.token_span(tok),
+                                hint=f"rename it, e.g. to {tok}_")
+        return str(tok)
+
     # module level
     def start(self, meta, items):
         imports = tuple(i for i in items if isinstance(i, (ast.Import, ast.FromImport)))
@@ -281,15 +291,17 @@ class _ToAST(Transformer_NonRecursive):  # a sum of thousands of terms is a tree
         return ast.ModuleAST(self.file, self.source, imports, functions)
 
     def import_module(self, meta, items):
-        return ast.Import(self.span(meta), str(items[0]))
+        return ast.Import(self.span(meta), self.name_of(items[0]))
 
     def import_from(self, meta, items):
         module, *names = items
-        return ast.FromImport(self.span(meta), str(module), tuple((str(n), self.token_span(n)) for n in names))
+        return ast.FromImport(self.span(meta), self.name_of(module),
+                              tuple((self.name_of(n), self.token_span(n)) for n in names))
 
     # functions
     def funcdef(self, meta, items):
         name, *rest = items
+        self.name_of(name)
         params = tuple(p for p in rest if isinstance(p, ast.Param))
         (returns, returns_tuple, return_span), = [r for r in rest if isinstance(r, tuple)]
         stmts = [s for s in rest if isinstance(s, (ast.Assign, ast.Return))]
@@ -306,7 +318,7 @@ class _ToAST(Transformer_NonRecursive):  # a sum of thousands of terms is a tree
 
     def param(self, meta, items):
         name, spec = items
-        return ast.Param(self.span(meta), str(name), spec)
+        return ast.Param(self.span(meta), self.name_of(name), spec)
 
     def single_return(self, meta, items):
         return (tuple(items), False, self.span(meta))
@@ -325,7 +337,7 @@ class _ToAST(Transformer_NonRecursive):  # a sum of thousands of terms is a tree
         return TypeSpec(DTYPE_NAMES[str(name)], tuple(d for d in dims if d is not None))
 
     def dim_name(self, meta, items):
-        return str(items[0])
+        return self.name_of(items[0])
 
     def dim_int(self, meta, items):
         return int(items[0])
@@ -355,7 +367,7 @@ class _ToAST(Transformer_NonRecursive):  # a sum of thousands of terms is a tree
         return ast.Assign(self._between(target.span, value.span), target, value)
 
     def target_name(self, meta, items):
-        return _Target(ast.Name(self.span(meta), str(items[0])))
+        return _Target(ast.Name(self.span(meta), self.name_of(items[0])))
 
     def target_tuple(self, meta, items):
         return _Target(ast.TupleExpr(self.span(meta), tuple(t.expr for t in items if isinstance(t, _Target))))
@@ -387,7 +399,7 @@ class _ToAST(Transformer_NonRecursive):  # a sum of thousands of terms is a tree
         return ast.UnaryOp(self.span(meta), "+", items[0])
 
     def name(self, meta, items):
-        return ast.Name(self.span(meta), str(items[0]))
+        return ast.Name(self.span(meta), self.name_of(items[0]))
 
     def int(self, meta, items):
         return ast.Number(self.span(meta), int(items[0]))
@@ -430,11 +442,11 @@ class _ToAST(Transformer_NonRecursive):  # a sum of thousands of terms is a tree
 
     def keyword(self, meta, items):
         name, value = items
-        return ast.Keyword(self.span(meta), str(name), value)
+        return ast.Keyword(self.span(meta), self.name_of(name), value)
 
     def attribute(self, meta, items):
         value, attr = items
-        return ast.Attribute(self.span(meta), value, str(attr))
+        return ast.Attribute(self.span(meta), value, self.name_of(attr))
 
     def subscript(self, meta, items):
         value, *subs = items
