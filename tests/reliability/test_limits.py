@@ -7,12 +7,15 @@ minus on unary minus) is limited to `MAX_NESTING` levels, checked by the parser.
 measured by counting Python function calls (deterministic, unlike time)."""
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import numpy as np
 import pytest
 
 import ddc
+from ddc.dsl import lower
+from ddc.dsl.lower import MAX_GRAPH_NODES
 from ddc.dsl.nesting import MAX_NESTING
 
 
@@ -105,3 +108,40 @@ def test_huge_programs_compile_in_linear_work(kind):
     calls_to_compile(make(10))  # parser tables and other one-time work
     ratio = calls_to_compile(make(200)) / calls_to_compile(make(100))
     assert 1.6 < ratio < 2.3, f"twice the {kind} took {ratio:.2f} times the work"  # quadratic: near 4
+
+
+def doubling(levels: int) -> str:
+    """f_k calls f_(k-1) twice: 2^levels nodes once inlined, from a file of ~50 bytes a level."""
+    return "def f0(x: f32) -> f32:\n    return x * 2.0\n" + "".join(
+        f"\ndef f{k}(x: f32) -> f32:\n    return f{k - 1}(x) + f{k - 1}(x)\n" for k in range(1, levels + 1))
+
+
+def test_exponential_inlining_is_a_clean_error_in_bounded_memory(tmp_path):
+    """`ddc ir` of a 2 KB file whose graph would have 2^40 nodes: exit 1 with the call
+    chain, in a process limited to 1.5 GB (before the limit, it grew until killed)."""
+    source = tmp_path / "doubling.dd"
+    source.write_text(doubling(40))
+    assert len(source.read_bytes()) < 2200
+    limit = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (3 << 29, 3 << 29)); "
+             "from ddc.cli import main; sys.exit(main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", limit, "ir", str(source), "f40"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 1, done.stderr[-2000:]
+    first = done.stderr.splitlines()[0]
+    assert first.startswith(f"{source}:122:12: type error: inlining the calls f40 -> f39 -> f38 -> ... -> f16 -> f15 "
+                            "(26 functions) would make a graph of 196606 IR nodes, over the limit of 100000")
+    assert "call it once and reuse the result" in done.stderr
+
+
+def test_a_graph_just_under_the_limit_compiles():
+    levels = MAX_GRAPH_NODES.bit_length() - 2  # 2^levels nodes and a few more
+    assert getattr(ddc.loads(doubling(levels)), f"f{levels}")(1.0) == 2.0 ** (levels + 1)
+
+
+def test_transforms_that_multiply_a_graph_past_the_limit_are_a_clean_error(monkeypatch):
+    nested = "def f0(x: f32) -> f32:\n    return sin(x) * exp(x)\n" + "".join(
+        f"\ndef f{k}(x: f32) -> f32:\n    return grad(f{k - 1})(x)\n" for k in range(1, 11))
+    monkeypatch.setattr(lower, "MAX_GRAPH_NODES", 500)  # ten grads of grads make ~760 nodes
+    with pytest.raises(lower.GraphTooLarge, match=r"inlining the calls f10 -> grad\(f9\) \(2 functions\) "
+                                                  r"would make a graph of \d+ IR nodes, over the limit of 500"):
+        ddc.loads(nested).f10.graph
