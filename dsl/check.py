@@ -435,6 +435,9 @@ class FunctionChecker:
 
     def apply(self, e: ast.Expr, builtin: Builtin, exprs: dict, values: dict):
         out, plan = builtin.check(CallCheck(builtin, exprs, values, e.span, self.float_dtype))
+        if isinstance(out, Tensor):
+            with located(e.span):
+                S.check_size(out.shape)
         self.info.plans[e] = Apply(builtin.lower, exprs, plan)
         return out
 

@@ -49,7 +49,16 @@ class _DDIndenter(Indenter):
     def process(self, stream):
         self.open_brackets: list[Token] = []
         self.stray: tuple[Token, Token | None] | None = None  # a closer that matches no opener
+        self.keyword_names: list[Token] = []  # keywords the lexer read as names, in order
         return super().process(self._track(stream))
+
+    def note_name(self, tok: Token) -> Token:
+        """lark calls this for every NAME it lexes. Its contextual lexer reads `def` as a
+        NAME where only a name can come (`def def(...)`); where the keyword itself can
+        come, it is read as the keyword."""
+        if tok.value in KEYWORDS:
+            self.keyword_names.append(tok)
+        return tok
 
     def _track(self, stream):
         for tok in stream:
@@ -78,8 +87,9 @@ def _lark() -> Lark:
     another user could have written would run their code; the ~70 ms it saves a fresh
     process is not worth that."""
     grammar = (Path(__file__).parent / "grammar.lark").read_text()
-    return Lark(grammar, parser="lalr", postlex=_DDIndenter(), propagate_positions=True,
-                maybe_placeholders=True)
+    indenter = _DDIndenter()
+    return Lark(grammar, parser="lalr", postlex=indenter, propagate_positions=True,
+                maybe_placeholders=True, lexer_callbacks={"NAME": indenter.note_name})
 
 
 # One lark parser serves every thread, one parse at a time: its lexer and the indenter keep
@@ -108,6 +118,9 @@ def parse(source: str, file: str = "<string>") -> ast.ModuleAST:
                 f"block (levels {', '.join(map(str, e.levels))})",
                 Span(file, line, 1, line, e.indent + 1, source),
             ) from None
+        if lark.options.postlex.keyword_names:  # it parsed, with a keyword as a name
+            tok = lark.options.postlex.keyword_names[0]
+            raise _keyword_error(tok.value, _token_span(tok, file, source))
     try:
         module = _ToAST(file, source).transform(tree)
     except VisitError as e:
@@ -173,6 +186,9 @@ def _syntax_error(e: UnexpectedInput, lark: Lark, file: str, source: str) -> DDS
     # `accepts` asks the parser state; `expected` also lists the always-accepted newline
     expected = set(getattr(e, "accepts", None) or getattr(e, "expected", ()) or ())
     postlex = lark.options.postlex
+    earlier = [k for k in postlex.keyword_names if tok.line is not None and k.line < tok.line]
+    if earlier:  # the first problem in the file: a keyword used as a name on an earlier line
+        return _keyword_error(earlier[0].value, _token_span(earlier[0], file, source))
     unclosed = _unclosed_bracket(tok, expected, postlex.open_brackets)
     if unclosed is not None:
         line, col = unclosed.line, unclosed.column
@@ -187,6 +203,10 @@ def _syntax_error(e: UnexpectedInput, lark: Lark, file: str, source: str) -> DDS
         return DDSyntaxError(f"'{closer.value}' does not match the '{opener.value}' at line {opener.line}, "
                              f"column {opener.column}", span)
     line_text = span.line_text()
+    word = _keyword_as_name(tok, expected, line_text[:span.col - 1])
+    if word is not None:
+        start, end = word.span()
+        return _keyword_error(word.group(), Span(file, span.line, start + 1, span.line, end + 1, source))
     keyword = _python_keyword(line_text[:span.col - 1 + len(tok.value)])
     if keyword is not None:
         word = keyword.group()
@@ -229,6 +249,20 @@ _PYTHON_KEYWORDS = {
 }
 
 
+def _keyword_error(word: str, span: Span) -> DDSyntaxError:
+    return DDSyntaxError(f"'{word}' is a keyword, not a name", span, hint=f"rename it, e.g. to {word}_")
+
+
+def _keyword_as_name(tok: Token, expected: set[str], before: str) -> re.Match | None:
+    """A keyword the parser read as itself where a name was meant: the failing token where
+    a name can come (`y = return`), or the word before an `=` that binds (`False = x`,
+    `sum(x, True=0)`). Where a keyword is read as a NAME, `_not_a_keyword` catches it."""
+    if tok.value in KEYWORDS and "NAME" in expected:
+        return re.compile(re.escape(tok.value)).match(before + tok.value, len(before))
+    word = re.search(r"[A-Za-z_]\w*(?=\s*$)", before) if tok.value == "=" else None
+    return word if word is not None and word.group() in KEYWORDS else None
+
+
 def _python_keyword(text: str) -> re.Match | None:
     """The first Python-only keyword in `text` (the line up to the failing token)."""
     code = text.split("#", 1)[0]
@@ -258,6 +292,8 @@ class _Target:
 # variable, attribute, keyword argument or module)
 KEYWORDS = frozenset(keyword.kwlist) | {"true", "false"}
 
+MAX_INT = 2**63 - 1  # the largest integer literal
+
 _BINOPS = {
     "add": "+", "sub": "-", "mul": "*", "div": "/", "matmul": "@", "pow": "**",
     "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!=",
@@ -276,13 +312,17 @@ class _ToAST(Transformer_NonRecursive):  # a sum of thousands of terms is a tree
     def token_span(self, tok: Token) -> Span:
         return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column, self.source)
 
-    def name_of(self, tok: Token) -> str:
-        """A NAME token's text, which must not be a keyword (lark's contextual lexer reads
-        `def` as a NAME where only a name can come, as in `def def(...)`)."""
-        if str(tok) in KEYWORDS:
-            raise DDSyntaxError(f"'{tok}' is a keyword, not a name", self.token_span(tok),
-                                hint=f"rename it, e.g. to {tok}_")
-        return str(tok)
+    def int_of(self, tok: Token) -> int:
+        """An integer literal's value, which must fit int64 (the widest integer dtype, and
+        what numpy indexes with); checked on the digits, so a 5000-digit literal is never
+        converted (Python refuses to, past 4300 digits)."""
+        digits = str(tok).lstrip("0") or "0"
+        if len(digits) > 19 or int(digits) > MAX_INT:
+            shown = digits if len(digits) <= 30 else f"{digits[:12]}...{digits[-6:]} ({len(digits)} digits)"
+            raise DDSyntaxError(f"the integer {shown} does not fit int64 (at most {MAX_INT})", self.token_span(tok),
+                                hint="write a float (e.g. 1e30) if a large value is meant")
+        return int(digits)
+
 
     # module level
     def start(self, meta, items):
@@ -291,17 +331,16 @@ class _ToAST(Transformer_NonRecursive):  # a sum of thousands of terms is a tree
         return ast.ModuleAST(self.file, self.source, imports, functions)
 
     def import_module(self, meta, items):
-        return ast.Import(self.span(meta), self.name_of(items[0]))
+        return ast.Import(self.span(meta), str(items[0]))
 
     def import_from(self, meta, items):
         module, *names = items
-        return ast.FromImport(self.span(meta), self.name_of(module),
-                              tuple((self.name_of(n), self.token_span(n)) for n in names))
+        return ast.FromImport(self.span(meta), str(module),
+                              tuple((str(n), self.token_span(n)) for n in names))
 
     # functions
     def funcdef(self, meta, items):
         name, *rest = items
-        self.name_of(name)
         params = tuple(p for p in rest if isinstance(p, ast.Param))
         (returns, returns_tuple, return_span), = [r for r in rest if isinstance(r, tuple)]
         stmts = [s for s in rest if isinstance(s, (ast.Assign, ast.Return))]
@@ -318,7 +357,7 @@ class _ToAST(Transformer_NonRecursive):  # a sum of thousands of terms is a tree
 
     def param(self, meta, items):
         name, spec = items
-        return ast.Param(self.span(meta), self.name_of(name), spec)
+        return ast.Param(self.span(meta), str(name), spec)
 
     def single_return(self, meta, items):
         return (tuple(items), False, self.span(meta))
@@ -337,10 +376,10 @@ class _ToAST(Transformer_NonRecursive):  # a sum of thousands of terms is a tree
         return TypeSpec(DTYPE_NAMES[str(name)], tuple(d for d in dims if d is not None))
 
     def dim_name(self, meta, items):
-        return self.name_of(items[0])
+        return str(items[0])
 
     def dim_int(self, meta, items):
-        return int(items[0])
+        return self.int_of(items[0])
 
     def dim_add(self, meta, items):
         return D.as_dim(items[0]) + D.as_dim(items[1])
@@ -367,7 +406,7 @@ class _ToAST(Transformer_NonRecursive):  # a sum of thousands of terms is a tree
         return ast.Assign(self._between(target.span, value.span), target, value)
 
     def target_name(self, meta, items):
-        return _Target(ast.Name(self.span(meta), self.name_of(items[0])))
+        return _Target(ast.Name(self.span(meta), str(items[0])))
 
     def target_tuple(self, meta, items):
         return _Target(ast.TupleExpr(self.span(meta), tuple(t.expr for t in items if isinstance(t, _Target))))
@@ -399,10 +438,10 @@ class _ToAST(Transformer_NonRecursive):  # a sum of thousands of terms is a tree
         return ast.UnaryOp(self.span(meta), "+", items[0])
 
     def name(self, meta, items):
-        return ast.Name(self.span(meta), self.name_of(items[0]))
+        return ast.Name(self.span(meta), str(items[0]))
 
     def int(self, meta, items):
-        return ast.Number(self.span(meta), int(items[0]))
+        return ast.Number(self.span(meta), self.int_of(items[0]))
 
     def float(self, meta, items):
         return ast.Number(self.span(meta), float(items[0]))
@@ -442,11 +481,11 @@ class _ToAST(Transformer_NonRecursive):  # a sum of thousands of terms is a tree
 
     def keyword(self, meta, items):
         name, value = items
-        return ast.Keyword(self.span(meta), self.name_of(name), value)
+        return ast.Keyword(self.span(meta), str(name), value)
 
     def attribute(self, meta, items):
         value, attr = items
-        return ast.Attribute(self.span(meta), value, self.name_of(attr))
+        return ast.Attribute(self.span(meta), value, str(attr))
 
     def subscript(self, meta, items):
         value, *subs = items

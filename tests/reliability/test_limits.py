@@ -145,3 +145,36 @@ def test_transforms_that_multiply_a_graph_past_the_limit_are_a_clean_error(monke
     with pytest.raises(lower.GraphTooLarge, match=r"inlining the calls f10 -> grad\(f9\) \(2 functions\) "
                                                   r"would make a graph of \d+ IR nodes, over the limit of 500"):
         ddc.loads(nested).f10.graph
+
+
+@pytest.mark.parametrize("expr, want", [
+    ("x + " + "9" * 5000, ddc.DDSyntaxError),
+    ("x + 9223372036854775808", ddc.DDSyntaxError),
+    ("x + " + "0" * 5000 + "3", 4.0),  # leading zeros: the value is 3
+    ("x + 1e400", np.inf),
+    ("x - 1e400", -np.inf),
+    ("x + 1" + "0" * 5000 + ".0", np.inf),
+    ("sum(zeros(10**400))", ddc.DDError),
+    ("sum(eye(10**30))", ddc.DDError),
+    ("sum(eye(4000000000) * x)", ddc.DDTypeError),
+    ("sum(full((10000000000, 10000000000), 1.0) * x)", ddc.DDTypeError),
+    ("sum(ones(2**64) * x)", ddc.DDError),
+    ("x + 10**10**10", ddc.DDError),
+], ids=["5000 digits", "int64 + 1", "leading zeros", "1e400", "-1e400", "5000-digit float", "zeros(10**400)",
+        "eye(10**30)", "eye(4e9)", "full 1e20", "ones(2**64)", "10**10**10"])
+def test_huge_literals_are_located_errors_or_right_values(expr, want):
+    source = f"def f(x: f64) -> f64:\n    return {expr}\n"
+    if isinstance(want, type):
+        with pytest.raises(want) as info:
+            ddc.loads(source, name="huge.dd").f.graph
+        assert info.value.span is not None and info.value.line == 2, info.value
+        return
+    assert ddc.loads(source, name="huge.dd").f(np.float64(1.0)) == want
+
+
+def test_a_huge_dim_in_a_type_is_a_located_error():
+    with pytest.raises(ddc.DDSyntaxError, match="does not fit int64") as info:
+        ddc.loads("def f(x: f32[" + "9" * 5000 + "]) -> f32:\n    return sum(x)\n")
+    assert (info.value.line, info.value.col) == (1, 14)
+    with pytest.raises(ddc.DDTypeError, match="more than numpy can index"):
+        ddc.loads("def f(x: f32[n]) -> f32:\n    return sum(ones(n * 1000000000000000000 * 1000000000000000000))\n")
