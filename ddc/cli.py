@@ -106,16 +106,16 @@ def _axes(text: str):
     return tuple(None if x.strip().lower() == "none" else int(x) for x in text.split(","))
 
 
-def _refuse_overwriting_inputs(output: str, args) -> None:
+def _refuse_overwriting_inputs(args) -> None:
     """`-o` must not name the program or a module it imports (by inode: links included)."""
-    out = Path(output)
+    out = Path(args.output)
     if not out.exists():
         return
     for source in _source_files(args.file):
         if os.path.samefile(out, source):
-            raise ValueError(f"refusing to write {output}: it is the program's source {source}"
+            raise ValueError(f"refusing to write {out}: it is the program's source {source}"
                              if source == Path(args.file) else
-                             f"refusing to write {output}: it is {source}, which the program imports")
+                             f"refusing to write {out}: it is {source}, which the program imports")
 
 
 def _source_files(path: str) -> list[Path]:
@@ -198,6 +198,7 @@ def cmd_ir(args) -> int:
 
 
 def cmd_compile(args) -> int:
+    _refuse_overwriting_inputs(args)
     f = _function(args)
     g = f.graph_for(_dtype(args))
     if args.backend == "numpy":
@@ -205,7 +206,6 @@ def cmd_compile(args) -> int:
     else:
         from ddc.codegen.triton import module_source
     text = module_source(g, args.fn)
-    _refuse_overwriting_inputs(args.output, args)
     Path(args.output).write_text(text)
     print(f"wrote {args.output}: {args.fn}({', '.join(v.name or '?' for v in g.inputs)})")
     return 0
@@ -214,8 +214,8 @@ def cmd_compile(args) -> int:
 def cmd_viz(args) -> int:
     from .viz import write
 
+    _refuse_overwriting_inputs(args)
     f = _function(args)
-    _refuse_overwriting_inputs(args.output, args)
     message = write(f.graph_for(_dtype(args)), args.output, kernels=args.kernels,
                     rankdir="LR" if args.lr else "TB")
     print(message)

@@ -256,7 +256,7 @@ def _keyword_error(word: str, span: Span) -> DDSyntaxError:
 def _keyword_as_name(tok: Token, expected: set[str], before: str) -> re.Match | None:
     """A keyword the parser read as itself where a name was meant: the failing token where
     a name can come (`y = return`), or the word before an `=` that binds (`False = x`,
-    `sum(x, True=0)`). Where a keyword is read as a NAME, `_not_a_keyword` catches it."""
+    `sum(x, True=0)`). Where a keyword is read as a NAME, `_DDIndenter.note_name` notes it."""
     if tok.value in KEYWORDS and "NAME" in expected:
         return re.compile(re.escape(tok.value)).match(before + tok.value, len(before))
     word = re.search(r"[A-Za-z_]\w*(?=\s*$)", before) if tok.value == "=" else None
@@ -323,7 +323,6 @@ class _ToAST(Transformer_NonRecursive):  # a sum of thousands of terms is a tree
                                 hint="write a float (e.g. 1e30) if a large value is meant")
         return int(digits)
 
-
     # module level
     def start(self, meta, items):
         imports = tuple(i for i in items if isinstance(i, (ast.Import, ast.FromImport)))
@@ -335,8 +334,7 @@ class _ToAST(Transformer_NonRecursive):  # a sum of thousands of terms is a tree
 
     def import_from(self, meta, items):
         module, *names = items
-        return ast.FromImport(self.span(meta), str(module),
-                              tuple((str(n), self.token_span(n)) for n in names))
+        return ast.FromImport(self.span(meta), str(module), tuple((str(n), self.token_span(n)) for n in names))
 
     # functions
     def funcdef(self, meta, items):
