@@ -387,7 +387,19 @@ def with_scalar(ufunc, x, y, out=None):
 # numpy's transcendental loops run one element at a time and release the GIL, so a large
 # array split into row blocks runs on every core. The thread count follows OMP_NUM_THREADS
 # (as numpy's BLAS does), else the machine's cores.
-THREADS = max(1, int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1))
+
+
+def thread_count(omp_num_threads: str | None, cores: int | None) -> int:
+    """The first entry of OMP_NUM_THREADS (an OpenMP list like `4,2` gives each nesting
+    level its count; only the outermost is ours), else `cores`; anything that is not a
+    positive integer (garbage, 0, a huge number) falls back to `cores`, never an error."""
+    first = (omp_num_threads or "").split(",")[0].strip()
+    if first.isascii() and first.isdigit() and len(first) <= 4 and int(first) > 0:
+        return int(first)
+    return max(1, cores or 1)
+
+
+THREADS = thread_count(os.environ.get("OMP_NUM_THREADS"), os.cpu_count())
 # Below this many elements, work stays on the calling thread: handing it over costs more
 # than it saves, and on a busy machine a helper may wait long for a core.
 PARALLEL_MIN_SIZE = 1 << 20

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import math
 import os
 import sys
 import traceback
@@ -16,6 +17,7 @@ import numpy as np
 
 from . import api
 from .errors import DDError, DDNameError
+from .files import open_regular
 from .function import Function
 
 
@@ -29,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except (OSError, ValueError) as e:
         print(f"ddc: error: {e}", file=sys.stderr)
+        return 1
+    except MemoryError as e:  # the sizes the user asked for (the checks up front are best-effort)
+        print(f"ddc: error: out of memory{f': {e}' if str(e) else ''}", file=sys.stderr)
         return 1
     except Exception as e:  # a bug in ddc itself: say so plainly
         if os.environ.get("DDC_DEBUG"):
@@ -101,6 +106,36 @@ def _axes(text: str):
     return tuple(None if x.strip().lower() == "none" else int(x) for x in text.split(","))
 
 
+def _refuse_overwriting_inputs(args) -> None:
+    """`-o` must not name the program or a module it imports (by inode: links included)."""
+    out = Path(args.output)
+    if not out.exists():
+        return
+    for source in _source_files(args.file):
+        if os.path.samefile(out, source):
+            raise ValueError(f"refusing to write {out}: it is the program's source {source}"
+                             if source == Path(args.file) else
+                             f"refusing to write {out}: it is {source}, which the program imports")
+
+
+def _source_files(path: str) -> list[Path]:
+    """The file and every .dd file it imports (directly or not)."""
+    from ddc.dsl.program import FunctionDef, Module
+
+    seen, files = set(), [Path(path)]
+    todo = [d.module for d in api.load(path).definitions.values()]
+    while todo:
+        module = todo.pop()
+        if id(module) in seen:
+            continue
+        seen.add(id(module))
+        if module.path is not None:
+            files.append(module.path)
+        todo += [m.module if isinstance(m, FunctionDef) else m for m in module.namespace.values()
+                 if isinstance(m, (FunctionDef, Module))]
+    return files
+
+
 def _function(args) -> Function:
     """The function named on the command line, with the requested transforms applied."""
     module = api.load(args.file)
@@ -163,6 +198,7 @@ def cmd_ir(args) -> int:
 
 
 def cmd_compile(args) -> int:
+    _refuse_overwriting_inputs(args)
     f = _function(args)
     g = f.graph_for(_dtype(args))
     if args.backend == "numpy":
@@ -178,6 +214,7 @@ def cmd_compile(args) -> int:
 def cmd_viz(args) -> int:
     from .viz import write
 
+    _refuse_overwriting_inputs(args)
     f = _function(args)
     message = write(f.graph_for(_dtype(args)), args.output, kernels=args.kernels,
                     rankdir="LR" if args.lr else "TB")
@@ -195,22 +232,22 @@ def cmd_run(args) -> int:
             raise ValueError(f"--arg expects NAME=VALUE, got {item!r}")
         if name not in f.param_names:
             raise ValueError(f"{args.fn} has no parameter {name!r}; parameters: {', '.join(f.param_names)}")
-        given[name] = np.load(value) if value.endswith(".npy") else _number(value)
+        given[name] = load_npy(Path(value)) if value.endswith(".npy") else _number(value)
     dims = {}
     for item in args.dim:
         name, eq, value = item.partition("=")
-        if not eq or not value.isdigit():
-            raise ValueError(f"--dim expects NAME=SIZE, got {item!r}")
+        if not eq or not (value.isascii() and value.isdigit()) or len(value) > 19 or int(value) > MAX_DIM:
+            raise ValueError(f"--dim expects NAME=SIZE with SIZE at most {MAX_DIM}, got {item[:80]!r}")
         dims[name] = int(value)
+    missing = [(name, v) for name, v in zip(f.param_names, g.inputs) if name not in given]
+    if missing and not args.random:
+        name, v = missing[0]
+        raise ValueError(f"missing argument {name} ({v.type}); pass --arg {name}=VALUE or --random")
+    shapes = {name: _random_shape(v.type, dims, name) for name, v in missing}
+    _check_memory({name: (shapes[name], v.type.dtype.np) for name, v in missing})
     rng = np.random.default_rng(args.seed)
-    values = []
-    for name, v in zip(f.param_names, g.inputs):
-        if name in given:
-            values.append(given[name])
-        elif args.random:
-            values.append(_random(rng, v.type, dims, args.int_high, name))
-        else:
-            raise ValueError(f"missing argument {name} ({v.type}); pass --arg {name}=VALUE or --random")
+    values = [given[name] if name in given else _random(rng, v.type, shapes[name], args.int_high)
+              for name, v in zip(f.param_names, g.inputs)]
     outs = f(*values)
     outs = outs if isinstance(outs, tuple) else (outs,)
     np.set_printoptions(precision=6, suppress=True, threshold=200)
@@ -228,14 +265,57 @@ def _number(text: str):
         return float(text)
 
 
-def _random(rng, t, dims, int_high, name):
+MAX_DIM = 2**63 - 1  # numpy indexes with int64
+
+
+def _random_shape(t, dims, name) -> tuple[int, ...]:
     from ddc.ir import dims as D
 
     missing = sorted(set().union(*(D.names(d) for d in t.shape)) - set(dims)) if t.shape else []
     if missing:
         raise ValueError(f"--random needs sizes for dims {', '.join(missing)} of {name}: "
                          + " ".join(f"--dim {m}=N" for m in missing))
-    shape = tuple(D.evaluate(d, dims) for d in t.shape)
+    return tuple(D.evaluate(d, dims) for d in t.shape)
+
+
+def _check_memory(arrays: dict) -> None:
+    """Refuse random arguments that need more bytes than the machine has, before any is made."""
+    sizes = {name: math.prod(shape) * np.dtype(dtype).itemsize for name, (shape, dtype) in arrays.items()}
+    total = sum(sizes.values())
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        memory = 2**63
+    if total > memory:
+        biggest = max(sizes, key=sizes.get)
+        shape, dtype = arrays[biggest]
+        raise MemoryError(f"the random arguments need {total:,} bytes ({biggest}: {np.dtype(dtype).name}"
+                          f"{list(shape)}, {sizes[biggest]:,} bytes), more than this machine's "
+                          f"{memory:,} bytes of memory")
+
+
+def load_npy(path: Path) -> np.ndarray:
+    """A .npy file's array: a regular file, no pickled objects, and a header whose shape
+    the file's bytes can hold (checked before the array is allocated)."""
+    file, size = open_regular(path)
+    with file:
+        try:
+            version = np.lib.format.read_magic(file)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read_header(file)
+        except ValueError as e:
+            raise ValueError(f"{path} is not a .npy file: {e}") from None
+        if dtype.hasobject:
+            raise ValueError(f"{path} holds Python objects ({dtype}), which are never unpickled")
+        needed = math.prod(shape) * dtype.itemsize
+        if needed > size - file.tell():
+            raise ValueError(f"{path}'s header asks for {dtype}{list(shape)} ({needed:,} bytes), "
+                             f"but the file holds {size - file.tell():,} bytes of data")
+        file.seek(0)
+        return np.lib.format.read_array(file, allow_pickle=False)
+
+
+def _random(rng, t, shape, int_high):
     if t.dtype.is_float:
         return rng.standard_normal(shape).astype(t.dtype.np)
     if t.dtype.is_bool:

@@ -436,6 +436,9 @@ class FunctionChecker:
 
     def apply(self, e: ast.Expr, builtin: Builtin, exprs: dict, values: dict):
         out, plan = builtin.check(CallCheck(builtin, exprs, values, e.span, self.float_dtype))
+        if isinstance(out, Tensor):
+            with located(e.span):
+                S.check_size(out.shape)
         self.info.plans[e] = Apply(builtin.lower, exprs, plan)
         if builtin.weak and all(t.weak for name in builtin.weak for t in flatten(values[name])):
             return weakened(out, self.float_dtype)  # an operation of weak operands is weak

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import ddc.stdlib
 from ddc.errors import DDImportError, DDNameError, Span
+from ddc.files import MAX_SOURCE_BYTES, UnreadableFile, read_regular
 
 from . import ast
 from .check import check_modules, did_you_mean
@@ -32,9 +33,12 @@ def load(path) -> Module:
 
 
 def read_source(path: Path, span: Span | None = None) -> str:
-    """A `.dd` file's text (UTF-8, a byte-order mark dropped), or a DDImportError at `span`."""
+    """A `.dd` file's text (UTF-8, a byte-order mark dropped), or a DDImportError at `span`.
+    Only a regular file of at most MAX_SOURCE_BYTES is read (not /dev/zero, not a FIFO)."""
     try:
-        return path.read_text(encoding="utf-8-sig")
+        return read_regular(path, MAX_SOURCE_BYTES).decode("utf-8-sig")
+    except UnreadableFile as e:
+        raise DDImportError(str(e), span) from None
     except OSError as e:
         raise DDImportError(f"cannot read {path}: {e.strerror or e}", span) from None
     except UnicodeDecodeError as e:
@@ -106,10 +110,23 @@ class _Loader:
         places = ([importer.path.parent] if importer.path is not None else []) + [STDLIB]
         for folder in places:
             candidate = folder / f"{name}.dd"
-            if candidate.is_file():
+            if candidate.is_symlink():
+                return self.link_target(candidate, span)
+            if candidate.exists():
                 return candidate
         where = " or ".join(str(p) for p in places)
         raise DDImportError(f"no module named '{name}': there is no {name}.dd in {where}", span)
+
+    @staticmethod
+    def link_target(link: Path, span: Span) -> Path:
+        """Where a module that is a symbolic link points: a regular `.dd` file, else a
+        DDImportError that names the link but neither quotes nor names what it points at
+        (it may be any file on the machine, such as a key or a password file)."""
+        target = link.resolve()
+        if target.suffix != ".dd" or not target.is_file():
+            raise DDImportError(f"{link.name} is a link to something that is not a .dd file", span,
+                                hint="an imported module must be a .dd file")
+        return target
 
     def link(self, module: Module, imp) -> None:
         imported = self.load_file(self.find(imp.module, module, imp.span), imp.span)

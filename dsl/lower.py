@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Callable
 
+from ddc.errors import DDTypeError
 from ddc.ir import Builder, Graph, Value, dims as D, inline, verify
 from ddc.ir.dtypes import DType, f32
 from ddc.ir.types import TensorType
@@ -36,6 +37,29 @@ from .types import (
 
 
 MAX_GRAPHS_PER_FUNCTION = 256  # distinct argument types cached per function
+# The most IR nodes one function's graph may have once its calls are inlined. The largest
+# realistic graph (the Hessian of examples/infonce's loss) has ~330; a function called
+# twice from a function called twice ... doubles per level, so without a bound 40 such
+# levels in a 2 KB file would take all memory. ~600 bytes a node: 100,000 is ~60 MB.
+MAX_GRAPH_NODES = 100_000
+
+
+class GraphTooLarge(DDTypeError):
+    """Inlining would make a graph over MAX_GRAPH_NODES: raised at the call that would
+    cross it, before its nodes are made, then re-pointed at each enclosing call on the
+    way out, so it ends at the outermost call with the whole chain."""
+
+    def __init__(self, chain: list[str], nodes: int, span):
+        self.chain, self.nodes = chain, nodes
+        shown = chain if len(chain) <= 6 else chain[:3] + ["..."] + chain[-2:]
+        super().__init__(
+            f"inlining the calls {' -> '.join(shown)} ({len(chain)} functions) would make a graph of "
+            f"{nodes} IR nodes, over the limit of {MAX_GRAPH_NODES}", span,
+            hint="every call is inlined, so each function that calls the next twice doubles the size: "
+                 "call it once and reuse the result")
+
+    def called_from(self, caller: str, span) -> "GraphTooLarge":
+        return GraphTooLarge([caller, *self.chain], self.nodes, span)
 
 
 def lower_function(fn, arg_types: list[TensorType], float_dtype: DType) -> Graph:
@@ -61,7 +85,10 @@ def lower_graph(ref, arg_types: list[TensorType], float_dtype: DType) -> Graph:
     """The graph of a function reference (a user function or a transform of one)."""
     if isinstance(ref, FunctionRef):
         return lower_function(ref.fn, arg_types, float_dtype)
-    return ref.lower(arg_types, float_dtype, lower_graph)
+    graph = ref.lower(arg_types, float_dtype, lower_graph)
+    if len(graph.nodes) > MAX_GRAPH_NODES:  # a transform multiplies a graph under the limit
+        raise GraphTooLarge([str(ref)], len(graph.nodes), None)
+    return graph
 
 
 @dataclass(eq=False)
@@ -256,8 +283,13 @@ class _FunctionLowering:
     def call(self, plan: UserCall, result_type, span):
         args = [coerce(self.b, self.expr(a), resolve(t.dtype, self.float_dtype))
                 for a, t in zip(plan.args, plan.arg_types)]
-        graph = lower_graph(plan.ref, [a.type for a in args], self.float_dtype)
+        try:
+            graph = lower_graph(plan.ref, [a.type for a in args], self.float_dtype)
+        except GraphTooLarge as e:
+            raise e.called_from(self.fn.name, span) from None
         first = len(self.b.nodes)
+        if first + len(graph.nodes) > MAX_GRAPH_NODES:
+            raise GraphTooLarge([self.fn.name, str(plan.ref)], first + len(graph.nodes), span)
         outputs = inline(self.b, graph, args)
         for node in self.b.nodes[first:]:
             if node.span is None:  # made by a pass: point at the call that asked for it

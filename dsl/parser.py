@@ -6,8 +6,9 @@ offending token, never lark's dump of parser states.
 """
 from __future__ import annotations
 
-import os
+import keyword
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -48,7 +49,16 @@ class _DDIndenter(Indenter):
     def process(self, stream):
         self.open_brackets: list[Token] = []
         self.stray: tuple[Token, Token | None] | None = None  # a closer that matches no opener
+        self.keyword_names: list[Token] = []  # keywords the lexer read as names, in order
         return super().process(self._track(stream))
+
+    def note_name(self, tok: Token) -> Token:
+        """lark calls this for every NAME it lexes. Its contextual lexer reads `def` as a
+        NAME where only a name can come (`def def(...)`); where the keyword itself can
+        come, it is read as the keyword."""
+        if tok.value in KEYWORDS:
+            self.keyword_names.append(tok)
+        return tok
 
     def _track(self, stream):
         for tok in stream:
@@ -72,24 +82,21 @@ class _DDIndenter(Indenter):
 
 @lru_cache(maxsize=None)
 def _lark() -> Lark:
+    """The parser, built once per process (~80 ms: lark analyses the grammar into LALR
+    tables). It is not cached on disk: lark's cache is a pickle, and loading one that
+    another user could have written would run their code; the ~70 ms it saves a fresh
+    process is not worth that."""
     grammar = (Path(__file__).parent / "grammar.lark").read_text()
-    return Lark(
-        grammar, parser="lalr", postlex=_DDIndenter(), propagate_positions=True,
-        maybe_placeholders=True, cache=_parser_cache_file(),
-    )
+    indenter = _DDIndenter()
+    return Lark(grammar, parser="lalr", postlex=indenter, propagate_positions=True,
+                maybe_placeholders=True, lexer_callbacks={"NAME": indenter.note_name})
 
 
-def _parser_cache_file() -> str | bool:
-    """Where lark keeps its analysed grammar between processes: building it takes ~200 ms,
-    loading it ~15 ms, which every `ddc` command pays. The file is a pickle, so it lives in
-    the user's own cache folder, not the shared /tmp lark would choose. Lark checks a hash
-    of the grammar and its version in the file and rebuilds it when they change."""
-    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ddc"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return False
-    return str(folder / "grammar.lark-cache")
+# One lark parser serves every thread, one parse at a time: its lexer and the indenter keep
+# the state of the parse under way (and the error path reads the indenter's brackets).
+# Parsing holds the GIL throughout, so threads parsing at once gain nothing from a parser
+# each (which would cost every thread the ~80 ms of building one).
+_PARSING = threading.Lock()
 
 
 @lru_cache(maxsize=256)
@@ -98,18 +105,22 @@ def parse(source: str, file: str = "<string>") -> ast.ModuleAST:
     `ddc.load` re-reads the stdlib modules it imports, which need not be parsed again."""
     source = source.removeprefix("\ufeff")  # a byte-order mark some editors write
     text = source if source.endswith("\n") else source + "\n"
-    lark = _lark()
-    try:
-        tree = lark.parse(text)
-    except UnexpectedInput as e:
-        raise _syntax_error(e, lark, file, source) from None
-    except _IndentMismatch as e:
-        line = e.token.end_line
-        raise DDSyntaxError(
-            f"bad indentation: this line is indented by {e.indent}, which matches no enclosing "
-            f"block (levels {', '.join(map(str, e.levels))})",
-            Span(file, line, 1, line, e.indent + 1, source),
-        ) from None
+    with _PARSING:
+        lark = _lark()
+        try:
+            tree = lark.parse(text)
+        except UnexpectedInput as e:
+            raise _syntax_error(e, lark, file, source) from None
+        except _IndentMismatch as e:
+            line = e.token.end_line
+            raise DDSyntaxError(
+                f"bad indentation: this line is indented by {e.indent}, which matches no enclosing "
+                f"block (levels {', '.join(map(str, e.levels))})",
+                Span(file, line, 1, line, e.indent + 1, source),
+            ) from None
+        if lark.options.postlex.keyword_names:  # it parsed, with a keyword as a name
+            tok = lark.options.postlex.keyword_names[0]
+            raise _keyword_error(tok.value, _token_span(tok, file, source))
     try:
         module = _ToAST(file, source).transform(tree)
     except VisitError as e:
@@ -175,6 +186,9 @@ def _syntax_error(e: UnexpectedInput, lark: Lark, file: str, source: str) -> DDS
     # `accepts` asks the parser state; `expected` also lists the always-accepted newline
     expected = set(getattr(e, "accepts", None) or getattr(e, "expected", ()) or ())
     postlex = lark.options.postlex
+    earlier = [k for k in postlex.keyword_names if tok.line is not None and k.line < tok.line]
+    if earlier:  # the first problem in the file: a keyword used as a name on an earlier line
+        return _keyword_error(earlier[0].value, _token_span(earlier[0], file, source))
     unclosed = _unclosed_bracket(tok, expected, postlex.open_brackets)
     if unclosed is not None:
         line, col = unclosed.line, unclosed.column
@@ -189,6 +203,10 @@ def _syntax_error(e: UnexpectedInput, lark: Lark, file: str, source: str) -> DDS
         return DDSyntaxError(f"'{closer.value}' does not match the '{opener.value}' at line {opener.line}, "
                              f"column {opener.column}", span)
     line_text = span.line_text()
+    word = _keyword_as_name(tok, expected, line_text[:span.col - 1])
+    if word is not None:
+        start, end = word.span()
+        return _keyword_error(word.group(), Span(file, span.line, start + 1, span.line, end + 1, source))
     keyword = _python_keyword(line_text[:span.col - 1 + len(tok.value)])
     if keyword is not None:
         word = keyword.group()
@@ -231,6 +249,20 @@ _PYTHON_KEYWORDS = {
 }
 
 
+def _keyword_error(word: str, span: Span) -> DDSyntaxError:
+    return DDSyntaxError(f"'{word}' is a keyword, not a name", span, hint=f"rename it, e.g. to {word}_")
+
+
+def _keyword_as_name(tok: Token, expected: set[str], before: str) -> re.Match | None:
+    """A keyword the parser read as itself where a name was meant: the failing token where
+    a name can come (`y = return`), or the word before an `=` that binds (`False = x`,
+    `sum(x, True=0)`). Where a keyword is read as a NAME, `_DDIndenter.note_name` notes it."""
+    if tok.value in KEYWORDS and "NAME" in expected:
+        return re.compile(re.escape(tok.value)).match(before + tok.value, len(before))
+    word = re.search(r"[A-Za-z_]\w*(?=\s*$)", before) if tok.value == "=" else None
+    return word if word is not None and word.group() in KEYWORDS else None
+
+
 def _python_keyword(text: str) -> re.Match | None:
     """The first Python-only keyword in `text` (the line up to the failing token)."""
     code = text.split("#", 1)[0]
@@ -256,6 +288,12 @@ class _Target:
     expr: ast.Expr
 
 
+# Python's keywords and the language's own: never a name (of a function, parameter, dim,
+# variable, attribute, keyword argument or module)
+KEYWORDS = frozenset(keyword.kwlist) | {"true", "false"}
+
+MAX_INT = 2**63 - 1  # the largest integer literal
+
 _BINOPS = {
     "add": "+", "sub": "-", "mul": "*", "div": "/", "matmul": "@", "pow": "**",
     "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!=",
@@ -273,6 +311,17 @@ class _ToAST(Transformer_NonRecursive):  # a sum of thousands of terms is a tree
 
     def token_span(self, tok: Token) -> Span:
         return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column, self.source)
+
+    def int_of(self, tok: Token) -> int:
+        """An integer literal's value, which must fit int64 (the widest integer dtype, and
+        what numpy indexes with); checked on the digits, so a 5000-digit literal is never
+        converted (Python refuses to, past 4300 digits)."""
+        digits = str(tok).lstrip("0") or "0"
+        if len(digits) > 19 or int(digits) > MAX_INT:
+            shown = digits if len(digits) <= 30 else f"{digits[:12]}...{digits[-6:]} ({len(digits)} digits)"
+            raise DDSyntaxError(f"the integer {shown} does not fit int64 (at most {MAX_INT})", self.token_span(tok),
+                                hint="write a float (e.g. 1e30) if a large value is meant")
+        return int(digits)
 
     # module level
     def start(self, meta, items):
@@ -328,7 +377,7 @@ class _ToAST(Transformer_NonRecursive):  # a sum of thousands of terms is a tree
         return str(items[0])
 
     def dim_int(self, meta, items):
-        return int(items[0])
+        return self.int_of(items[0])
 
     def dim_add(self, meta, items):
         return D.as_dim(items[0]) + D.as_dim(items[1])
@@ -390,7 +439,7 @@ class _ToAST(Transformer_NonRecursive):  # a sum of thousands of terms is a tree
         return ast.Name(self.span(meta), str(items[0]))
 
     def int(self, meta, items):
-        return ast.Number(self.span(meta), int(items[0]))
+        return ast.Number(self.span(meta), self.int_of(items[0]))
 
     def float(self, meta, items):
         return ast.Number(self.span(meta), float(items[0]))

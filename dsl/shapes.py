@@ -22,6 +22,19 @@ def product(dims) -> D.Dim:
     return total
 
 
+MAX_SIZE = 2**63 - 1  # numpy indexes with int64: no dim, and no array, has more elements
+
+
+def check_size(shape: Shape) -> None:
+    """A shape numpy can index: each dim's constants, and the product of its constant
+    dims, at most MAX_SIZE (`eye(4000000000)` would otherwise try to allocate)."""
+    constants = [c for d in shape for c in ((d,) if isinstance(d, int) else (c for _, c in d.terms))]
+    known = product(d for d in shape if isinstance(d, int))
+    if any(abs(c) > MAX_SIZE for c in constants) or known > MAX_SIZE:
+        raise DDTypeError(f"the shape {shape_str(shape)} has more than {MAX_SIZE} (2**63 - 1) elements, "
+                          "more than numpy can index")
+
+
 def broadcast_shapes(*shapes: Shape) -> Shape:
     """numpy broadcasting: align trailing dims; each pair must be equal or contain a 1."""
     ndim = max((len(s) for s in shapes), default=0)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 
-from ddc.errors import IRError
+from ddc.errors import DDError, IRError, Span
 
 from . import dims as D
 from .core import PRIMITIVES, Builder, Graph, Value
@@ -78,12 +78,19 @@ def print_graph(g: Graph) -> str:
 
 
 # -- parsing -------------------------------------------------------------------------------
+#
+# Any text gets a graph or an IRError at the line (and column) that cannot be read: never
+# another exception, whatever the text (a truncated line, an unknown primitive, a bad
+# param, a 5000-digit number, brackets nested thousands deep).
 
 _HEADER = re.compile(r"^graph\s+([A-Za-z_][\w.]*)\((.*)\):\s*$")
 _NODE = re.compile(r"^%([\w.]+):(\w+\[[^\]]*\])\s*=\s*(\w+)(?:\[(.*)\])?((?:\s+%[\w.]+)*)\s*$")
 _RETURN = re.compile(r"^return\s*(.*)$")
 _TYPE = re.compile(r"^(\w+)\[([^\]]*)\]$")
 _NUMBER = re.compile(r"^-?(\d+\.?\d*([eE][-+]?\d+)?|\.\d+([eE][-+]?\d+)?|inf|nan)$")
+_LONG_INT = re.compile(r"\d{20,}")  # no int64 has 20 digits
+MAX_INT = 2**63 - 1  # integers in IR text (params, dims) are int64s
+MAX_DEPTH = 32  # params nest a few tuples deep ((contract, batch) pairs)
 
 
 def _split_top(text: str, sep: str = ",") -> list[str]:
@@ -103,24 +110,44 @@ def _split_top(text: str, sep: str = ",") -> list[str]:
     return parts
 
 
+def _int(text: str) -> int:
+    if _LONG_INT.search(text) or abs(int(text)) > MAX_INT:
+        raise IRError(f"integer {text[:24]}{'...' if len(text) > 24 else ''} does not fit int64")
+    return int(text)
+
+
+def parse_dim(text: str) -> D.Dim:
+    if _LONG_INT.search(text):
+        raise IRError(f"dim {text[:24]}... has an integer that does not fit int64")
+    try:
+        dim = D.parse(text)
+    except ValueError as e:
+        raise IRError(str(e)) from None
+    if isinstance(dim, int) and dim < 0:
+        raise IRError(f"negative dim {dim}")
+    return dim
+
+
 def parse_type(text: str) -> TensorType:
     m = _TYPE.match(text.strip())
     if not m or m.group(1) not in DTYPES:
         raise IRError(f"bad type {text!r}")
-    dims = [D.parse(p) for p in _split_top(m.group(2))]
+    dims = [parse_dim(p) for p in _split_top(m.group(2))]
     return TensorType(DTYPES[m.group(1)], tuple(dims))
 
 
-def parse_param(key: str, text: str):
+def parse_param(key: str, text: str, depth: int = 0):
     text = text.strip()
     if text.startswith("("):
         if not text.endswith(")"):
             raise IRError(f"bad param {key}={text}")
-        return tuple(parse_param(key, p) for p in _split_top(text[1:-1]))
+        if depth >= MAX_DEPTH:
+            raise IRError(f"param {key} nests tuples more than {MAX_DEPTH} deep")
+        return tuple(parse_param(key, p, depth + 1) for p in _split_top(text[1:-1]))
     if text in ("true", "false"):
         return text == "true"
     if _NUMBER.match(text):
-        return float(text) if re.search(r"[.eEn]", text) else int(text)
+        return float(text) if re.search(r"[.eEn]", text) else _int(text)
     if key == "dtype":
         if text not in DTYPES:
             raise IRError(f"unknown dtype {text!r}")
@@ -128,9 +155,9 @@ def parse_param(key: str, text: str):
     if key == "direction":
         return text
     try:
-        return D.parse(text)
-    except ValueError as e:
-        raise IRError(f"bad param {key}={text}: {e}") from None
+        return parse_dim(text)
+    except IRError as e:
+        raise IRError(f"bad param {key}={text}: {e.message}") from None
 
 
 def _params(text: str | None) -> dict:
@@ -143,50 +170,85 @@ def _params(text: str | None) -> dict:
     return out
 
 
-def parse_graph(text: str) -> Graph:
+def parse_graph(text: str, file: str = "<ir>") -> Graph:
     """Read IR text. Types are recomputed by the type rules and must match what is written."""
-    lines = [l.strip() for l in text.strip().splitlines() if l.strip()]
+    lines = [(k, line) for k, line in enumerate(text.split("\n"), 1) if line.strip()]
     if not lines:
-        raise IRError("empty IR text")
-    head = _HEADER.match(lines[0])
-    if not head:
-        raise IRError(f"expected 'graph NAME(...):', got {lines[0]!r}")
-    env: dict[str, Value] = {}
+        raise IRError("empty IR text", Span(file, 1, 1, 1, 2, text))
+    reader = _Reader()
+    for k, line in lines:
+        span = _line_span(file, k, line, text)
+        try:
+            reader.read(line.strip())
+        except IRError as e:
+            if e.span is None:
+                e.span = span
+            raise
+        except DDError as e:  # a type rule's own error, about this line
+            raise IRError(e.message, span) from None
+        except (ValueError, TypeError, KeyError, IndexError, ArithmeticError, RecursionError) as e:
+            # a type rule given params of the wrong shape, say (`contract=(1,)`)
+            raise IRError(f"cannot read IR line: {type(e).__name__}: {e}", span) from None
+    return reader.graph(_line_span(file, *lines[-1], text))
 
-    def define(name: str, v: Value) -> None:
-        if name in env:
+
+def _line_span(file: str, k: int, line: str, text: str) -> Span:
+    """Line `k`'s text, without its indentation."""
+    return Span(file, k, len(line) - len(line.lstrip()) + 1, k, len(line.rstrip()) + 1, text)
+
+
+class _Reader:
+    """The graph read so far, one stripped line at a time."""
+
+    def __init__(self):
+        self.env: dict[str, Value] = {}
+        self.name = None
+        self.inputs: list[Value] = []
+        self.outputs = None
+        self.b = Builder()
+
+    def define(self, name: str, v: Value) -> None:
+        if name in self.env:
             raise IRError(f"%{name} defined twice")
         v.name = None if name.isdigit() else name
-        env[name] = v
+        self.env[name] = v
 
-    def use(name: str) -> Value:
-        if name not in env:
+    def use(self, name: str) -> Value:
+        if name not in self.env:
             raise IRError(f"%{name} used before definition")
-        return env[name]
+        return self.env[name]
 
-    inputs = []
-    for arg in _split_top(head.group(2)):
-        name, _, ty = arg.partition(":")
-        v = Value(parse_type(ty))
-        define(name.strip().lstrip("%"), v)
-        inputs.append(v)
-    b = Builder()
-    outputs = None
-    for line in lines[1:]:
+    def read(self, line: str) -> None:
+        if self.name is None:
+            head = _HEADER.match(line)
+            if not head:
+                raise IRError(f"expected 'graph NAME(...):', got {line[:80]!r}")
+            self.name = head.group(1)
+            for arg in _split_top(head.group(2)):
+                name, _, ty = arg.partition(":")
+                v = Value(parse_type(ty))
+                self.define(name.strip().lstrip("%"), v)
+                self.inputs.append(v)
+            return
+        if self.outputs is not None:
+            raise IRError("a line after 'return'")
         if (r := _RETURN.match(line)):
-            outputs = [use(x.strip().lstrip("%")) for x in _split_top(r.group(1))]
-            continue
+            self.outputs = [self.use(x.strip().lstrip("%")) for x in _split_top(r.group(1))]
+            return
         m = _NODE.match(line)
-        if not m or outputs is not None:
-            raise IRError(f"cannot read IR line {line!r}")
+        if not m:
+            raise IRError(f"cannot read IR line {line[:80]!r}")
         name, ty, prim, params, ins = m.groups()
         if prim not in PRIMITIVES:
             raise IRError(f"unknown primitive {prim!r}")
-        args = [use(x.lstrip("%")) for x in ins.split()]
-        v = b.bind(prim, *args, **_params(params))
-        if v.type != parse_type(ty):
+        args = [self.use(x.lstrip("%")) for x in ins.split()]
+        written = parse_type(ty)
+        v = self.b.bind(prim, *args, **_params(params))
+        if v.type != written:
             raise IRError(f"%{name}: written type {ty} but {prim} gives {v.type}")
-        define(name, v)
-    if outputs is None:
-        raise IRError("missing 'return'")
-    return b.graph(inputs, outputs, head.group(1))
+        self.define(name, v)
+
+    def graph(self, end: Span) -> Graph:
+        if self.outputs is None:
+            raise IRError("missing 'return'", end)
+        return self.b.graph(self.inputs, self.outputs, self.name)

@@ -1,6 +1,8 @@
 """The `ddc` command: exit codes, outputs, and the standalone modules it writes."""
 from __future__ import annotations
 
+import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +11,7 @@ import numpy as np
 import pytest
 
 from ddc.cli import main
+from ddc.files import MAX_SOURCE_BYTES
 
 EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "mlp.dd")
 DIMS = ["--dim", "b=4", "--dim", "d=3", "--dim", "h=8", "--dim", "c=2"]
@@ -109,3 +112,113 @@ def test_compiled_gradient_module_runs_with_numpy_alone(tmp_path):
     got = np.load(tmp_path / "out.npz")
     for k, w in enumerate(want):
         np.testing.assert_allclose(got[f"arr_{k}"], w, rtol=1e-6)
+
+
+# -- the files the command reads and writes ------------------------------------------------
+
+SCALE = "def f(x: f64[n], s: f64) -> f64[n]:\n    return x * s\n"
+
+
+def ddc_command(*argv, cwd, timeout=60) -> subprocess.CompletedProcess:
+    """The command in a fresh process, killed after `timeout` s (a FIFO used to block it)."""
+    return subprocess.run([sys.executable, "-m", "ddc.cli", *map(str, argv)], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("target", ["program", "link to the program", "imported module"])
+def test_compile_and_viz_refuse_to_overwrite_the_program(tmp_path, capsys, target):
+    (tmp_path / "helpers.dd").write_text("def double(x: f64[n]) -> f64[n]:\n    return x * 2.0\n")
+    program = tmp_path / "m.dd"
+    program.write_text("from helpers import double\n\ndef f(x: f64[n]) -> f64[n]:\n    return double(x)\n")
+    output = {"program": program, "link to the program": tmp_path / "out.py",
+              "imported module": tmp_path / "helpers.dd"}[target]
+    if target == "link to the program":
+        output.symlink_to(program)
+    before = {p.name: p.read_bytes() for p in tmp_path.glob("*.dd")}
+    for command in ("compile", "viz"):
+        assert main([command, str(program), "f", "-o", str(output)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"ddc: error: refusing to write {output}: it is ") and "Traceback" not in err
+    assert {p.name: p.read_bytes() for p in tmp_path.glob("*.dd")} == before
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder", "too large"])
+def test_check_refuses_what_is_not_a_regular_source_file(tmp_path, kind):
+    path = {"fifo": tmp_path / "m.dd", "device": Path("/dev/zero"), "folder": tmp_path / "d.dd",
+            "too large": tmp_path / "big.dd"}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "too large":
+        path.write_bytes(b" " * (MAX_SOURCE_BYTES + 1))
+    done = ddc_command("check", path, cwd=tmp_path)
+    says = {"fifo": "it is a FIFO, not a regular file", "device": "it is a character device, not a regular file",
+            "folder": "it is a folder, not a regular file",
+            "too large": f"it has {MAX_SOURCE_BYTES + 1:,} bytes, over the limit of {MAX_SOURCE_BYTES:,}"}[kind]
+    assert done.returncode == 1 and done.stderr.startswith(f"import error: cannot read {path}: {says}"), done.stderr
+
+
+def test_an_import_of_a_fifo_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "helpers.dd")
+    (tmp_path / "m.dd").write_text("import helpers\n\ndef f(x: f32) -> f32:\n    return x\n")
+    done = ddc_command("check", tmp_path / "m.dd", cwd=tmp_path)
+    assert done.returncode == 1 and "cannot read" in done.stderr and "it is a FIFO" in done.stderr
+
+
+def npy_claiming(shape: tuple, data: bytes) -> bytes:
+    """A .npy file whose header says `shape` of float64, followed by `data`."""
+    header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}"
+    header += " " * (127 - 10 - len(header)) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + data
+
+
+@pytest.mark.parametrize("kind, says", [
+    ("huge header", "x.npy's header asks for float64[1000000000000] (8,000,000,000,000 bytes), "
+                    "but the file holds 16 bytes of data"),
+    ("objects", "x.npy holds Python objects (object), which are never unpickled"),
+    ("fifo", "cannot read x.npy: it is a FIFO, not a regular file"),
+    ("not npy", "x.npy is not a .npy file"),
+])
+def test_run_refuses_bad_npy_arguments(tmp_path, kind, says):
+    (tmp_path / "m.dd").write_text(SCALE)
+    npy = tmp_path / "x.npy"
+    if kind == "huge header":
+        npy.write_bytes(npy_claiming((10**12,), b"\0" * 16))
+    elif kind == "objects":
+        np.save(npy, np.array([1, "a", None], dtype=object), allow_pickle=True)
+    elif kind == "fifo":
+        os.mkfifo(npy)
+    else:
+        npy.write_bytes(b"def f(x): pass\n")
+    done = ddc_command("run", "m.dd", "f", "--arg", "x=x.npy", "--arg", "s=2", cwd=tmp_path)
+    assert done.returncode == 1 and done.stderr.startswith(f"ddc: error: {says}"), done.stderr
+
+
+def test_run_loads_npy_arguments_of_every_header_version(tmp_path, capsys):
+    (tmp_path / "m.dd").write_text(SCALE)
+    for version in ((1, 0), (2, 0), (3, 0)):
+        with open(tmp_path / "x.npy", "wb") as f:
+            np.lib.format.write_array(f, np.array([1.0, 2.0]), version=version)
+        assert main(["run", str(tmp_path / "m.dd"), "f", "--arg", f"x={tmp_path / 'x.npy'}", "--arg", "s=3"]) == 0
+        assert "[3. 6.]" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("dims, says", [
+    (["--dim", "n=1000000000000"], "ddc: error: out of memory: the random arguments need 8,000,000,000,008 bytes "
+                                   "(x: float64[1000000000000], 8,000,000,000,000 bytes), more than this machine's"),
+    (["--dim", "n=" + "9" * 5000], "ddc: error: --dim expects NAME=SIZE with SIZE at most 9223372036854775807"),
+])
+def test_run_refuses_random_arguments_larger_than_memory(tmp_path, dims, says):
+    (tmp_path / "m.dd").write_text(SCALE)
+    done = ddc_command("run", "m.dd", "f", "--random", *dims, cwd=tmp_path)
+    assert done.returncode == 1 and done.stderr.startswith(says), done.stderr
+
+
+def test_memory_errors_of_the_user_s_sizes_exit_1(tmp_path, capsys):
+    """An output too large for memory (the sizes checked up front are only the inputs')."""
+    (tmp_path / "m.dd").write_text("def outer(x: f64[n]) -> f64[n, n]:\n"
+                                   "    return expand_dims(x, 1) * expand_dims(x, 0)\n")
+    assert main(["run", str(tmp_path / "m.dd"), "outer", "--random", "--dim", "n=10000000"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ddc: error: out of memory") and "internal error" not in err

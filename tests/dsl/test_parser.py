@@ -211,13 +211,3 @@ def test_syntax_error_message_quotes_the_line_with_a_caret():
     text = str(info.value)
     assert text.splitlines()[0] == "bad.dd:2:12: syntax error: unclosed '('"
     assert "    y = exp(x" in text and text.splitlines()[2].endswith("^")
-
-
-def test_the_analysed_grammar_is_cached_in_the_user_s_cache_folder(tmp_path, monkeypatch):
-    from ddc.dsl import parser
-
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    assert parser._parser_cache_file() == str(tmp_path / "cache" / "ddc" / "grammar.lark-cache")
-    (tmp_path / "file").write_text("")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))  # a file, not a folder
-    assert parser._parser_cache_file() is False  # no cache, and no error

@@ -1,6 +1,6 @@
 """A `.dd` file cannot run Python code. Identifiers built to escape (dunders, names of
-numpy, of Python builtins and of the runtime's helpers, Python keywords, minted-looking
-names, 10,000-character names), comments full of code, quotes and backslashes, unicode
+numpy, of Python builtins and of the runtime's helpers, minted-looking names,
+10,000-character names; Python's keywords are no names at all), comments full of code, quotes and backslashes, unicode
 look-alikes and hostile file names either compile to the right numbers or are a clean
 DDError; nothing runs (each payload would create a sentinel file, which must never
 appear); and the generated source binds only minted names and contains none of the text.
@@ -27,7 +27,7 @@ PAYLOAD = f"__import__('os').system('touch {SENTINEL}'); open('{SENTINEL}', 'w')
 NAMES = [
     "__import__", "__builtins__", "__class__", "__init__", "__dict__", "exec", "eval", "compile", "print",
     "open", "getattr", "globals", "np", "numpy", "os", "sys", "builtins", "f32", "i32", "check_array",
-    "dim_error", "logistic", "gather", "pass", "yield", "class", "del", "await", "nonlocal", "t_1", "x_0",
+    "dim_error", "logistic", "gather", "match", "case", "t_1", "x_0",
     "dim_3", "_", "__", "_0", "X" * 10_000,
 ]
 # Names the generated code itself uses (numpy, the runtime's helpers and dtypes): those
@@ -91,7 +91,7 @@ def assert_safe(source: str, hostile: str) -> None:
     string literals is free of the text too."""
     assert all(MINTED.fullmatch(name) for name in bound_names(source))
     assert hostile not in bound_names(source)
-    if hostile not in USED_BY_GENERATED_CODE and not keyword.iskeyword(hostile):  # `del` is used
+    if hostile not in USED_BY_GENERATED_CODE:
         assert hostile not in name_tokens(source)
     code = " ".join(t.string for t in tokens(source) if t.type not in (tokenize.STRING, tokenize.COMMENT))
     if "__" in hostile or len(hostile) > 24:
@@ -116,6 +116,33 @@ def test_hostile_identifiers_compute_right_and_never_reach_the_code(name, where)
     transformed = (ddc.grad(f), ddc.vmap(f)) if where == "parameter and local" else ()
     for source in [f.source, exported(f.graph)] + [t.source for t in transformed]:
         assert_safe(source, name)
+
+
+# every place a name goes: function, parameter, dim, variable, attribute, keyword argument, module
+NAME_PLACES = {
+    **{where: template for where, (template, _) in TEMPLATES.items()},
+    "attribute": "import losses\n\ndef f(x: f32[n], w: f32[n]) -> f32:\n    return losses.NAME(x)\n",
+    "keyword argument": "def f(x: f32[n], w: f32[n]) -> f32:\n    return sum(x, NAME=0)\n",
+    "module": "import NAME\n",
+    "imported name": "from losses import NAME\n",
+}
+
+
+@pytest.mark.parametrize("where", NAME_PLACES)
+@pytest.mark.parametrize("word", sorted(set(keyword.kwlist) | {"true", "false"}))
+def test_keywords_are_no_names(word, where):
+    source = NAME_PLACES[where].replace("NAME", word)
+    try:
+        ddc.loads(source, name="keyword.dd").f
+    except ddc.DDSyntaxError as e:
+        template = NAME_PLACES[where].split("\n")
+        first = template.index(next(line for line in template if "NAME" in line)) + 1
+        assert e.line == first and e.span.line_text()[e.col - 1:].startswith(word), e
+        assert e.message == f"'{word}' is a keyword, not a name", e
+        return
+    except ddc.DDError as e:
+        pytest.fail(f"{word} as a {where}: {type(e).__name__}: {e}")
+    pytest.fail(f"{word} is accepted as a {where}")
 
 
 def test_hostile_names_in_call_errors_are_quoted_safely():
@@ -186,4 +213,6 @@ def test_numbers_are_re_emitted_from_their_values():
     assert big == np.inf and tiny == 0.0 and tenth == 1.1
     assert "1e400" not in f.source and "0.1000000000000000055511151231257827" not in f.source
     with pytest.raises(ddc.DDTypeError, match="does not fit i32"):
+        ddc.loads("def f(k: i32) -> i32:\n    return k + 99999999999\n")
+    with pytest.raises(ddc.DDSyntaxError, match="does not fit int64"):
         ddc.loads("def f(k: i32) -> i32:\n    return k + 99999999999999999999999\n")

@@ -7,12 +7,15 @@ minus on unary minus) is limited to `MAX_NESTING` levels, checked by the parser.
 measured by counting Python function calls (deterministic, unlike time)."""
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import numpy as np
 import pytest
 
 import ddc
+from ddc.dsl import lower
+from ddc.dsl.lower import MAX_GRAPH_NODES
 from ddc.dsl.nesting import MAX_NESTING
 
 
@@ -105,3 +108,73 @@ def test_huge_programs_compile_in_linear_work(kind):
     calls_to_compile(make(10))  # parser tables and other one-time work
     ratio = calls_to_compile(make(200)) / calls_to_compile(make(100))
     assert 1.6 < ratio < 2.3, f"twice the {kind} took {ratio:.2f} times the work"  # quadratic: near 4
+
+
+def doubling(levels: int) -> str:
+    """f_k calls f_(k-1) twice: 2^levels nodes once inlined, from a file of ~50 bytes a level."""
+    return "def f0(x: f32) -> f32:\n    return x * 2.0\n" + "".join(
+        f"\ndef f{k}(x: f32) -> f32:\n    return f{k - 1}(x) + f{k - 1}(x)\n" for k in range(1, levels + 1))
+
+
+def test_exponential_inlining_is_a_clean_error_in_bounded_memory(tmp_path):
+    """`ddc ir` of a 2 KB file whose graph would have 2^40 nodes: exit 1 with the call
+    chain, in a process limited to 1.5 GB (before the limit, it grew until killed)."""
+    source = tmp_path / "doubling.dd"
+    source.write_text(doubling(40))
+    assert len(source.read_bytes()) < 2200
+    limit = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (3 << 29, 3 << 29)); "
+             "from ddc.cli import main; sys.exit(main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", limit, "ir", str(source), "f40"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 1, done.stderr[-2000:]
+    first = done.stderr.splitlines()[0]
+    assert first.startswith(f"{source}:122:12: type error: inlining the calls f40 -> f39 -> f38 -> ... -> f16 -> f15 "
+                            "(26 functions) would make a graph of 196606 IR nodes, over the limit of 100000")
+    assert "call it once and reuse the result" in done.stderr
+
+
+def test_a_graph_just_under_the_limit_compiles():
+    levels = MAX_GRAPH_NODES.bit_length() - 2  # 2^levels nodes and a few more
+    assert getattr(ddc.loads(doubling(levels)), f"f{levels}")(1.0) == 2.0 ** (levels + 1)
+
+
+def test_transforms_that_multiply_a_graph_past_the_limit_are_a_clean_error(monkeypatch):
+    nested = "def f0(x: f32) -> f32:\n    return sin(x) * exp(x)\n" + "".join(
+        f"\ndef f{k}(x: f32) -> f32:\n    return grad(f{k - 1})(x)\n" for k in range(1, 11))
+    monkeypatch.setattr(lower, "MAX_GRAPH_NODES", 500)  # ten grads of grads make ~760 nodes
+    with pytest.raises(lower.GraphTooLarge, match=r"inlining the calls f10 -> grad\(f9\) \(2 functions\) "
+                                                  r"would make a graph of \d+ IR nodes, over the limit of 500"):
+        ddc.loads(nested).f10.graph
+
+
+@pytest.mark.parametrize("expr, want", [
+    ("x + " + "9" * 5000, ddc.DDSyntaxError),
+    ("x + 9223372036854775808", ddc.DDSyntaxError),
+    ("x + " + "0" * 5000 + "3", 4.0),  # leading zeros: the value is 3
+    ("x + 1e400", np.inf),
+    ("x - 1e400", -np.inf),
+    ("x + 1" + "0" * 5000 + ".0", np.inf),
+    ("sum(zeros(10**400))", ddc.DDError),
+    ("sum(eye(10**30))", ddc.DDError),
+    ("sum(eye(4000000000) * x)", ddc.DDTypeError),
+    ("sum(full((10000000000, 10000000000), 1.0) * x)", ddc.DDTypeError),
+    ("sum(ones(2**64) * x)", ddc.DDError),
+    ("x + 10**10**10", ddc.DDError),
+], ids=["5000 digits", "int64 + 1", "leading zeros", "1e400", "-1e400", "5000-digit float", "zeros(10**400)",
+        "eye(10**30)", "eye(4e9)", "full 1e20", "ones(2**64)", "10**10**10"])
+def test_huge_literals_are_located_errors_or_right_values(expr, want):
+    source = f"def f(x: f64) -> f64:\n    return {expr}\n"
+    if isinstance(want, type):
+        with pytest.raises(want) as info:
+            ddc.loads(source, name="huge.dd").f.graph
+        assert info.value.span is not None and info.value.line == 2, info.value
+        return
+    assert ddc.loads(source, name="huge.dd").f(np.float64(1.0)) == want
+
+
+def test_a_huge_dim_in_a_type_is_a_located_error():
+    with pytest.raises(ddc.DDSyntaxError, match="does not fit int64") as info:
+        ddc.loads("def f(x: f32[" + "9" * 5000 + "]) -> f32:\n    return sum(x)\n")
+    assert (info.value.line, info.value.col) == (1, 14)
+    with pytest.raises(ddc.DDTypeError, match="more than numpy can index"):
+        ddc.loads("def f(x: f32[n]) -> f32:\n    return sum(ones(n * 1000000000000000000 * 1000000000000000000))\n")
