@@ -3,8 +3,10 @@
 - `sum(scatter_add(a, l, ...), axis=k)` -> `a + 0.0` (one entry per row lands in range:
   the row is +0.0 everywhere but `0.0 + a` at the label, and its sum is `a + 0.0`).
 
-The class axis k must be the last; the leading axes are batch dims. A label index that
-is a graph input is checked at call time whatever the rewrites leave (`ir.requirements`).
+The class axis k must be the last; the leading axes are batch dims. The labels must be a
+graph input (or an iota or constant), which `ir.requirements` checks at call time
+whatever the rewrites leave; a computed index is checked where it is used, so its
+scatter stays.
 
 `one_hot(l, c)` lowers to `scatter_add(ones, l)` along a new last axis. Rewrites of it
 that look right but change numbers are not made (each is a test in
@@ -17,6 +19,7 @@ a = inf, the scatter's zeros +0.0), and `-scatter_add(a, l)` as `scatter_add(-a,
 from __future__ import annotations
 
 from ddc.ir import Graph, Value
+from ddc.ir.requirements import index_root
 
 from .simplify import pattern, rewrite
 from .util import traced
@@ -36,6 +39,9 @@ def _pick(b, facts, x, axes):
     k = x.ndim - 1
     if n is None or k not in axes or n.prim.name != "scatter_add" or not _one_per_row(n, k):
         return None
+    _, made_by = index_root(n.inputs[1], facts.producer)
+    if made_by is not None and made_by.prim.name not in ("iota", "constant"):
+        return None  # a computed index is checked where it is used: the scatter stays
     updates = b.reshape(n.inputs[0], shape=tuple(n.inputs[0].shape[:k]))
     if updates.dtype.is_float:
         updates = b.add(updates, b.zeros(updates.type))

@@ -90,6 +90,16 @@ def test_a_row_sum_of_a_per_row_scatter_is_its_updates():
     assert not np.signbit(got[3])  # -0.0 lands on a +0.0: its row sums to +0.0
 
 
+def test_a_row_sum_of_a_scatter_at_computed_labels_keeps_its_index_check():
+    b = Builder()
+    u, x = Value(TensorType(f64, (n,)), "u"), Value(TensorType(f64, (n,)), "x")
+    spread = b.scatter_add(u, b.convert(x, dtype=i32), axis=1, batch_dims=1, shape=(n, 3))
+    g = ir.verify(b.graph([u, x], [b.reduce_sum(spread, axes=(1,))], "f"))
+    assert "scatter_add" in prims(dce(onehot_to_gather(g)))
+    with pytest.raises(ddc.DDIndexError):
+        compile(g)(np.ones(2), np.array([0.0, 3.0]))
+
+
 def test_a_one_hot_written_as_a_comparison_is_left_alone():
     # there a label outside [0, c) means a zero row, which a gather would not give
     g = picked_loss(compared)
