@@ -86,7 +86,9 @@ def find_regions(graph: Graph) -> list[Region]:
 
     def close():
         if len(run) >= MIN_REGION and any(_worth_blocking(graph.nodes[i].out) for i in run):
-            regions.append(_region(graph, uses, rows, list(run)))
+            region = _region(graph, uses, rows, list(run))
+            if region.nodes:  # else every node is a broadcast only used after the run
+                regions.append(region)
         run.clear()
 
     for i, n in enumerate(graph.nodes):

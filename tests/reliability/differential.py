@@ -26,7 +26,11 @@ from .programs import ATOM, POWER, TERM, UNARY, Expr, Generator, _dims, _wrap
 # Known bugs being fixed elsewhere: construct -> whether the generator still avoids it.
 EXCLUDED = {
     "h3_index_errors": True,  # DDIndexError on every path: the other paths are not compared
-    "h4_float_to_int_convert": True,  # saturating float->int astype: no int casts
+    "h4_float_to_int_convert": True,
+    # onehot_to_gather (numpy backend) is inexact: -scatter_add(a) -> scatter_add(-a) makes
+    # +0 of the -0s, sum(one_hot * y) -> gather drops the NaN of 0 * inf: numpy's values
+    # are not compared on graphs it rewrites (owner: whoever takes it; reported by h5)
+    "onehot_rewrites": True,  # saturating float->int astype: no int casts
 }
 
 _INF = math.inf
