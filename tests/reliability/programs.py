@@ -100,6 +100,7 @@ def _interval(values) -> tuple[float, float]:
 
 class Generator:
     ARGUMENT_RANGE = (-1.0, 1.0)  # the interval the float arguments' values are drawn from
+    CONSTANTS = (0.5, 2.0, 3, 1.5, 0.25)  # the literals of scalar leaves
 
     def __init__(self, rng: random.Random, sizes: dict, env: dict, budget: list[int], helpers: list[str]):
         self.rng = rng
@@ -146,7 +147,7 @@ class Generator:
             return self.outer_leaf(shape)
         choice = self.pick(options)
         if choice == "const":
-            value = self.pick([0.5, 2.0, 3, 1.5, 0.25])
+            value = self.pick(self.CONSTANTS)
             return Expr(repr(value), ATOM, (), value, value, lambda env, v=value: np.float64(v))
         if choice.endswith(".T"):
             p = self.env[choice[:-2]]
