@@ -37,7 +37,8 @@ SEEN: Counter = Counter()  # primitive -> graphs of this session that held it
 # Primitives a backend computes with another formula than the reference's, which changes
 # rounding: the numpy backend's matrix products are BLAS calls (another summation order,
 # fused multiply-adds); Triton sums in tiles, and its matrix products are `tl.dot`.
-OTHER_FORMULA = {"numpy": {"dot_general"}, "triton": {"dot_general", "reduce_sum"}}
+OTHER_FORMULA = {"numpy": {"dot_general"}, "debug_nans": {"dot_general"},
+                 "triton": {"dot_general", "reduce_sum"}}
 # Where one is in the graph: how many ulps of the run's largest magnitude values may differ.
 ULPS = {"float32": 64, "float64": 64}
 
@@ -134,7 +135,7 @@ def check_debug_nans(f, graph, args, expected, context: str) -> None:
         assert must_raise is not False, f"debug_nans raised {got}, but every value is finite\n{context}"
         return
     assert not must_raise, f"debug_nans returned, but the reference run makes a NaN or inf\n{context}"
-    assert_agrees(expected, got, "debug_nans", context)
+    assert_agrees(expected, got, "debug_nans", context, comparison(graph, args, "debug_nans"))
 
 
 def check_paths(f, dtype, args, context: str, triton: bool) -> bool:
