@@ -23,6 +23,7 @@ from collections import Counter
 import numpy as np
 
 import ddc
+from ddc.codegen.numpy_fusion import optimize
 from ddc.errors import DDIndexError, NumericsError
 from ddc.ir import PRIMITIVES, Graph
 from ddc.ir.reference import evaluate
@@ -35,8 +36,9 @@ from .fuzzing import RAN
 SEEN: Counter = Counter()  # primitive -> graphs of this session that held it
 
 # Primitives a backend computes with another formula than the reference's, which changes
-# rounding: the numpy backend's matrix products are BLAS calls (another summation order,
-# fused multiply-adds); Triton sums in tiles, and its matrix products are `tl.dot`.
+# rounding: the numpy backend's matrix products (and the sums of products its
+# `sum_of_products` pass makes into them) are BLAS calls, another summation order with
+# fused multiply-adds; Triton sums in tiles, and its matrix products are `tl.dot`.
 OTHER_FORMULA = {"numpy": {"dot_general"}, "debug_nans": {"dot_general"},
                  "triton": {"dot_general", "reduce_sum"}}
 # Where one is in the graph: how many ulps of the run's largest magnitude values may differ.
@@ -162,14 +164,15 @@ def check_backend(f, graph, args, expected, backend: str, context: str) -> None:
 
 
 def comparison(graph, args, backend: str):
-    """How a backend's values must agree: bitwise, unless the graph holds a primitive the
-    backend computes with another formula (`OTHER_FORMULA`): then to `ULPS` of the
+    """How a backend's values must agree: bitwise, unless the graph it runs holds a
+    primitive it computes with another formula (`OTHER_FORMULA`): then to `ULPS` of the
     reference run's largest magnitude where that run is finite, and only in errors,
     shapes and dtypes where it is not (an inf or NaN may come of the other rounding)."""
     if backend == "numpy" and EXCLUDED["onehot_rewrites"] and onehot_rewritable(graph):
         RAN["differential: numpy, rewritten by onehot_to_gather: shapes compared (onehot_rewrites)"] += 1
         return "shapes"
-    if not OTHER_FORMULA[backend] & {n.prim.name for n in graph.nodes}:
+    run = optimize(graph) if backend == "numpy" else graph  # numpy: sum(x * y) is a product
+    if not OTHER_FORMULA[backend] & {n.prim.name for n in run.nodes}:
         return "bitwise"
     scale = reference_scale(graph, args)
     if scale is None:
