@@ -6,7 +6,7 @@ needs to stay in a smooth domain.
 `sqrt`, divisors and `exp` see any value; `abs`, `maximum`, `==` see ties) and with the
 builtins the smooth one avoids because they are unsmooth or exact-valued: `relu`, `sign`,
 `log1p`, integer and negative powers, `astype` round trips through ints and bools,
-`stop_gradient`, strided and negative slices, constructors (`zeros`, `ones`, `full`,
+`stop_gradient`, negative and empty slices, constructors (`zeros`, `ones`, `full`,
 `eye`, `arange`), `broadcast_to`, `squeeze`, gathers `e[y]`, special literals.
 `Inputs` holds the arguments: floats mixing NaN, ±inf, ±0, huge, tiny and subnormal
 values with ordinary ones, and labels that may be negative or out of range; dims may be 0.
@@ -23,15 +23,34 @@ import numpy as np
 
 from .programs import ATOM, POWER, TERM, UNARY, Expr, Generator, _dims, _wrap
 
-# Known bugs being fixed elsewhere: construct -> whether the generator still avoids it.
+# Known bugs being fixed elsewhere, each named after its bug: while a flag is True the
+# fuzzer avoids the construct (or does not compare what it breaks). Turn a flag off once
+# its fix is merged.
 EXCLUDED = {
-    "h3_index_errors": True,  # DDIndexError on every path: the other paths are not compared
+    # index checks on every path (h3): where the reference raises DDIndexError, the other
+    # paths are not compared
+    "h3_index_errors": True,
+    # float->int astype saturating on every path (h4): no int casts
     "h4_float_to_int_convert": True,
+    # sign(-0.0) is +0 in the numpy backend (h4): no sign
+    "h4_sign_of_minus_zero": True,
+    # simplify makes 0.0 - x into -x, which is -0 at x = 0 (h4): no literal 0.0 minus x
+    "h4_zero_minus_x": True,
+    # simplify makes x ** 0.5 into sqrt(x), which is -0 at -0 and NaN at -inf where pow is
+    # +0 and inf (h1 or h4): no exponent 0.5, nor 1.5 (its derivative has ** 0.5)
+    "pow_half_is_sqrt": True,
     # onehot_to_gather (numpy backend) is inexact: -scatter_add(a) -> scatter_add(-a) makes
-    # +0 of the -0s, sum(one_hot * y) -> gather drops the NaN of 0 * inf: numpy's values
-    # are not compared on graphs it rewrites (owner: whoever takes it; reported by h5)
-    "onehot_rewrites": True,  # saturating float->int astype: no int casts
+    # +0 of the -0s, and sum(one_hot * y) -> gather drops the NaN of 0 * inf: numpy's
+    # values are not compared on graphs it may rewrite (no owner yet; reported by h5)
+    "onehot_rewrites": True,
 }
+
+
+
+def excluded_primitives() -> set[str]:
+    """The primitives the generator cannot reach while its exclusions hold."""
+    return {"sign"} if EXCLUDED["h4_sign_of_minus_zero"] else set()
+
 
 _INF = math.inf
 
@@ -59,12 +78,12 @@ class AnyValueGenerator(Generator):
 
     def unary(self, shape, depth) -> Expr:
         e = self.expr(shape, depth)
-        name = self.pick(["tanh", "sigmoid", "sin", "cos", "exp", "log", "log1p", "sqrt", "abs",
-                          "sign", "relu", "neg", "pow"])
+        names = ["tanh", "sigmoid", "sin", "cos", "exp", "log", "log1p", "sqrt", "abs", "relu", "neg", "pow"]
+        name = self.pick(names + ([] if EXCLUDED["h4_sign_of_minus_zero"] else ["sign"]))
         if name == "neg":
             return _expr(f"-{_wrap(e, UNARY)}", shape, UNARY)
         if name == "pow":
-            exponent = self.pick(["2", "0", "3", "-1", "1.5", "0.5", "-2.5"])
+            exponent = self.pick(["2", "0", "3", "-1", "-2.5"] + ([] if EXCLUDED["pow_half_is_sqrt"] else ["1.5", "0.5"]))
             return _expr(f"{_wrap(e, POWER, True)} ** {exponent}", shape, POWER)
         return _expr(f"{name}({e.text})", shape)
 
@@ -72,6 +91,10 @@ class AnyValueGenerator(Generator):
         s1, s2 = self.operand_shapes(shape)
         x, y = self.expr(s1, depth), self.expr(s2, depth)
         op = self.pick(["+", "-", "*", "/", "**", "maximum", "minimum"])
+        if op == "-" and x.text == "0.0" and EXCLUDED["h4_zero_minus_x"]:
+            op = "+"
+        if op == "**" and y.text in ("0.5", "1.5") and EXCLUDED["pow_half_is_sqrt"]:
+            op = "*"
         if op in ("maximum", "minimum"):
             return _expr(f"{op}({x.text}, {y.text})", shape)
         prec = {"+": 1, "-": 1, "*": TERM, "/": TERM, "**": POWER}[op]
