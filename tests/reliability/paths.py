@@ -53,7 +53,7 @@ def assert_same(expected, got, what: str, context: str, how="bitwise") -> None:
     """Equal shapes and dtypes, and values: bitwise (`how` = "bitwise"), not at all
     ("shapes"), or, for `how` a float (the largest magnitude of the reference run), within
     `ULPS`: the same NaNs and infs, and finite values at most ULPS ulps of that magnitude
-    apart (a zero's sign too is up to the order of a sum: (a + b) * -1 vs -a - b)."""
+    apart (the sign of a zero too: (0 + 0) * -2 is -0, a tiled 0 * -2 + 0 * -2 from +0 is +0)."""
     expected, got = np.asarray(expected), np.asarray(got)
     assert got.shape == expected.shape and got.dtype == expected.dtype, \
         f"{what}: {got.dtype}{list(got.shape)}, the reference {expected.dtype}{list(expected.shape)}\n{context}"
