@@ -90,7 +90,8 @@ class AnyValueGenerator(Generator):
         if name == "neg":
             return _expr(f"-{_wrap(e, UNARY)}", shape, UNARY)
         if name == "pow":
-            exponent = self.pick(["2", "0", "3", "-1", "-2.5"] + ([] if EXCLUDED["pow_half_is_sqrt"] else ["1.5", "0.5"]))
+            halves = [] if EXCLUDED["pow_half_is_sqrt"] else ["1.5", "0.5"]
+            exponent = self.pick(["2", "0", "3", "-1", "-2.5"] + halves)
             return _expr(f"{_wrap(e, POWER, True)} ** {exponent}", shape, POWER)
         return _expr(f"{name}({e.text})", shape)
 

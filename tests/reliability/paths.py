@@ -4,22 +4,22 @@ the machinery of `test_fuzz_differential.py`.
 The paths: `ir.reference.evaluate` on `f.graph_for(dtype)` (the semantics), the numpy
 backend `f(...)`, its `debug_nans` variant, and the Triton backend (TRITON_INTERPRET=1).
 
-- Values agree bitwise (`np.array_equal(..., equal_nan=True)` and equal `np.signbit` but
-  for NaNs, whose sign bit means nothing),
-  except where a backend computes a primitive with another formula (`OTHER_FORMULA`):
-  there the bound is `ULPS` ulps of the largest magnitude of the reference run where that
-  run is finite, and only errors, shapes and dtypes where it is not.
+- Values agree bitwise (`np.array_equal(..., equal_nan=True)` and equal `np.signbit`, but
+  for NaNs, whose sign bit means nothing), except where a backend computes a primitive
+  with another formula (`OTHER_FORMULA`): there the bound is `ULPS` ulps of the largest
+  magnitude of the reference run where that run is finite, and only errors, shapes and
+  dtypes where it is not; and the signs of zeros from the primitives of `UNORDERED_ZEROS`.
 - Errors agree: when the reference raises (a `DDIndexError`), every path raises the same
   class; a path raising anything else is a disagreement, printed with the program.
 - The `debug_nans` contract, from `codegen/numpy_debug.py`: when it returns, it returns
-  the reference's values bitwise; it raises `NumericsError` only if some float value of
-  the reference run (an argument's or a node's) is not finite; and with finite arguments
-  and a reference that does not raise, it raises exactly when some node makes a NaN, or an
-  inf not computed from an infinite constant (inf in, inf out is no news).
+  the reference's values (as the numpy backend must: the same rules, so bitwise but for
+  matrix products); it raises `NumericsError` only if some float value of the reference
+  run (an argument's or a node's) is not finite; and with finite arguments and a
+  reference that does not raise, it raises exactly when some node makes a NaN, or an inf
+  not computed from an infinite constant (inf in, inf out is no news).
+- Known bugs of others' areas are not compared, by the flags of `differential.EXCLUDED`.
 """
 from __future__ import annotations
-
-from collections import Counter
 
 import numpy as np
 
@@ -34,7 +34,6 @@ from ddc.passes.simplify import Facts
 from .differential import EXCLUDED
 from .fuzzing import RAN
 
-SEEN: Counter = Counter()  # primitive -> graphs of this session that held it
 
 # Primitives a backend computes with another formula than the reference's, which changes
 # rounding: the numpy backend's matrix products (and the sums of products its
@@ -60,7 +59,8 @@ def assert_same(expected, got, what: str, context: str, how="bitwise") -> None:
     ((0 + 0) * -2 is -0; a tiled 0 * -2 + 0 * -2, summed from +0, is +0)."""
     expected, got = np.asarray(expected), np.asarray(got)
     assert got.shape == expected.shape and got.dtype == expected.dtype, \
-        f"{what}: {got.dtype}{list(got.shape)}, the reference {expected.dtype}{list(expected.shape)}\n{context}"
+        f"{what}: {got.dtype}{list(got.shape)}, the reference {expected.dtype}{list(expected.shape)}" \
+        f"\n{context}"
     if how == "shapes":
         return
     if how in ("bitwise", "zeros") or expected.dtype.kind != "f":
@@ -156,7 +156,6 @@ def check_paths(f, dtype, args, context: str, triton: bool) -> bool:
     """f on every path against the reference, on one set of arguments; False when the
     reference raised an error of an excluded area (nothing compared)."""
     graph = f.graph_for(dtype)
-    SEEN.update({n.prim.name for n in graph.nodes})
     expected = outcome(lambda: evaluate(graph, *args))
     if isinstance(expected, DDIndexError) and EXCLUDED["h3_index_errors"]:
         RAN["differential: not compared, the reference raised DDIndexError (h3)"] += 1

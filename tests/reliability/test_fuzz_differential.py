@@ -102,7 +102,8 @@ FOUND = {
 @pytest.mark.parametrize("name", FOUND)
 def test_what_the_fuzzer_found_agrees_on_every_path(name):
     body, shape, sizes = FOUND[name]
-    source = f"def f({SIGNATURE.removesuffix(', y: i32[n]')}) -> float[{', '.join(map(str, shape))}]:\n    return {body}\n"
+    signature = SIGNATURE.removesuffix(", y: i32[n]")
+    source = f"def f({signature}) -> float[{', '.join(map(str, shape))}]:\n    return {body}\n"
     program = Program(source, sizes, False, None, 0)
     m = ddc.loads(source + loss_of(program), name="found.dd")
     for n_extra in (0, 2):  # the sizes found, and larger ones
