@@ -52,7 +52,6 @@ EXCLUDED = {
 }
 
 
-
 def excluded_primitives() -> set[str]:
     """The primitives the generator cannot reach while its exclusions hold."""
     return {"sign"} if EXCLUDED["h4_sign_of_minus_zero"] else set()

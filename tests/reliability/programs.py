@@ -409,17 +409,28 @@ def _tuple(shape) -> str:
     return f"({shape[0]},)" if len(shape) == 1 else f"({_dims(shape)})"
 
 
+SHAPES = [(), ("n",), ("d",), ("n", "d"), ("d", "n"), ("n", 1)]  # of f's result
+
+
 @st.composite
 def programs(draw, max_depth: int = 4, max_operations: int = 12, generator: type = Generator,
              min_size: int = 1) -> Program:
     """A program made by `generator` (a `Generator` class), with dims n, d >= `min_size`."""
     sizes = {"n": draw(st.integers(min_size, 4)), "d": draw(st.integers(min_size, 4))}
+    seed = draw(st.integers(0, 2 ** 32 - 1))
+    shape = draw(st.sampled_from(SHAPES))
+    depth = draw(st.integers(1, max_depth))
+    return make_program(generator, seed, sizes, shape, depth, max_operations, draw(st.integers(0, 2 ** 32 - 1)))
+
+
+def make_program(generator: type, seed: int, sizes: dict, shape: tuple, depth: int,
+                 max_operations: int = 12, value_seed: int = 0) -> Program:
+    """The program `generator` makes from `seed`: f of result `shape`, `depth` deep."""
     lo, hi = generator.ARGUMENT_RANGE
-    env = {p: Expr(p, ATOM, shape, lo, hi, lambda env, p=p: env[p]) for p, shape in PARAMS.items()}
-    gen = generator(random.Random(draw(st.integers(0, 2 ** 32 - 1))), sizes, env, [max_operations], [])
-    shape = draw(st.sampled_from([(), ("n",), ("d",), ("n", "d"), ("d", "n"), ("n", 1)]))
-    out = gen.expr(shape, draw(st.integers(1, max_depth)))
+    env = {p: Expr(p, ATOM, dims, lo, hi, lambda env, p=p: env[p]) for p, dims in PARAMS.items()}
+    gen = generator(random.Random(seed), sizes, env, [max_operations], [])
+    out = gen.expr(shape, depth)
     signature = SIGNATURE if gen.uses_labels else SIGNATURE.removesuffix(", y: i32[n]")
     source = "".join(h + "\n" for h in gen.helpers) + (
         f"def f({signature}) -> {_signature_shape(shape)}:\n    return {out.text}\n")
-    return Program(source, sizes, gen.uses_labels, out, draw(st.integers(0, 2 ** 32 - 1)))
+    return Program(source, sizes, gen.uses_labels, out, value_seed)
