@@ -556,7 +556,9 @@ def function_code(graph: Graph, name: str | None = None) -> tuple[str, list]:
         return [start.check_index(node, local[idx.id], at, first_row), statement]
 
     bases: dict[int, object] = {v.id: "argument" for v in graph.inputs}
-    regions = {r.nodes[0]: r for r in find_regions(graph)}
+    # keyed by the run's first node, which may be a broadcast made after the blocks: the
+    # inputs of such a broadcast die after it, so the region's code must come first
+    regions = {r.start: r for r in find_regions(graph)}
     blocks: list[str] = []  # the row blocks' functions, defined before this one
     sliced_inputs = {v.id for r in regions.values() for v in r.inputs if sliced(v, r.rows)}
     implicit = _users_broadcast(graph) - sliced_inputs

@@ -35,7 +35,9 @@ SMALL = 1 << 16  # elements: a region whose arrays are all known to be smaller i
 @dataclass
 class Region:
     rows: object  # the leading dim R shared by every value the region makes
-    nodes: list[int]  # indices into the graph's nodes, consecutive
+    start: int  # the index of the run's first node: where the region's code goes
+    nodes: list[int]  # indices into the graph's nodes, consecutive but for the broadcasts
+    # only used after it (made once, after the blocks), which may come first
     inputs: list[Value]  # values from outside, in first-use order
     outputs: list[Value]  # values made here and used after (or returned)
     donated: list[Value]  # sliced inputs whose buffers the region may overwrite
@@ -84,7 +86,9 @@ def find_regions(graph: Graph) -> list[Region]:
 
     def close():
         if len(run) >= MIN_REGION and any(_worth_blocking(graph.nodes[i].out) for i in run):
-            regions.append(_region(graph, uses, rows, list(run)))
+            region = _region(graph, uses, rows, list(run))
+            if region.nodes:  # else every node is a broadcast only used after the run
+                regions.append(region)
         run.clear()
 
     for i, n in enumerate(graph.nodes):
@@ -137,7 +141,7 @@ def _region(graph: Graph, uses: _Uses, rows, indices: list[int]) -> Region:
     donated = [v for v in inputs if sliced(v, rows) and uses.first[v.id] >= start
                and uses.last[v.id] <= stop and v.id in uses.producer
                and uses.producer[v.id].prim.name not in VIEWS | BROADCASTS]
-    return Region(rows, indices, inputs, outputs, donated, recomputed)
+    return Region(rows, start, indices, inputs, outputs, donated, recomputed)
 
 
 def _views_made_again(used_after: list[Node], made: set[int], uses: _Uses) -> tuple[list[Node], list[Node]]:

@@ -21,8 +21,6 @@ different text, so `numpy._load` caches it separately.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ddc.errors import NumericsError
@@ -58,8 +56,12 @@ FINITE_TO_FINITE = {
 
 
 def _finite_constant(node: Node) -> bool:
+    """Whether the constant is finite in its dtype (1e300 is inf in f32)."""
     value = node.params["value"]
-    return isinstance(value, D.Sym) or not isinstance(value, float) or math.isfinite(value)
+    if isinstance(value, D.Sym) or not isinstance(value, float):
+        return True
+    with np.errstate(over="ignore"):
+        return bool(np.isfinite(node.out.dtype.np.type(value)))
 
 
 def checked_source(graph: Graph) -> str:

@@ -106,6 +106,7 @@ class Scope:
         self.parent = parent
         self.variables: dict[str, str] = dict(parent.variables) if parent else {}
         self.masks: dict[str, str] = dict(parent.masks) if parent else {}
+        self.extents: dict[str, object] = dict(parent.extents) if parent else {}  # variable -> its axis' size
         self.aliases: dict[Ix, str] = dict(parent.aliases) if parent else {}
         # the tile's axes (as sets of variables spanning each), the mask of the whole
         # tile, and a zero index tensor of its shape: what stores and accumulators need
@@ -218,6 +219,7 @@ class Kernel:
         axes = [k for k, d in enumerate(shape) if d != 1]
         stride = strides(shape)
         for pos, k in enumerate(axes):
+            scope.extents[names[k]] = shape[k]
             if stride[k] == 1 and pos == 0:  # the only axis: the flat index itself
                 scope.variables[names[k]] = flat_name
                 continue
@@ -255,12 +257,16 @@ class Kernel:
                 parts.append(mask)
         for ix, d in zip(at, shape):
             constant = not ix.terms and isinstance(ix.const, int)
-            if ix.is_var or (constant and isinstance(d, int) and 0 <= ix.const < d):
+            # a variable is inside its own axis; a shorter tensor read along it (the first
+            # operands of a concatenate) needs its own bound
+            if ix.is_var and scope.extents.get(ix.terms[0][0].name, d) == d:
+                continue
+            if constant and isinstance(d, int) and 0 <= ix.const < d:
                 continue
             text = self.ix(ix, scope)
             if block and not ix.variables():
                 text = f"({text} + tl.zeros([1], tl.int32))"
-            lower = [] if constant and ix.const >= 0 else [f"({text} >= 0)"]
+            lower = [] if constant and ix.const >= 0 or ix.is_var else [f"({text} >= 0)"]
             parts.append(" & ".join(lower + [f"({text} < {self.dim(d)})"]))
         return parts
 

@@ -177,6 +177,14 @@ def _reduce_max(node, x, axes):
 
 def _dot_general(node, x, y, contract, batch):
     (lc, rc), (lb, rb) = contract, batch
+    if not lc:  # each entry is one product (einsum would add it to +0, making -0 +0)
+        lfree = [i for i in range(x.ndim) if i not in lb]
+        rfree = [i for i in range(y.ndim) if i not in rb]
+        x = x.transpose([*lb, *lfree])
+        y = y.transpose([*rb, *rfree])
+        lead = x.shape[:len(lb)]
+        return (x.reshape(x.shape + (1,) * len(rfree))
+                * y.reshape(lead + (1,) * len(lfree) + y.shape[len(rb):]))
     letters = iter(string.ascii_letters)
     left, right = [""] * x.ndim, [""] * y.ndim
     for a, b in [*zip(lb, rb), *zip(lc, rc)]:

@@ -63,6 +63,15 @@ def test_float_to_int_truncates_saturates_and_maps_nan_to_zero():
     assert got.tolist() == [0, lo, -2, 2, hi, lo, hi]
 
 
+def test_a_product_without_contraction_is_each_entry_one_product():
+    """Found by the differential fuzzer: einsum added each product to +0, so 0 * -2 was +0
+    where numpy's np.multiply.outer (and every other path) makes it -0."""
+    t = TensorType(f64, (3,))
+    g = graph_of(lambda b, x, y: b.dot_general(x, y, contract=((), ()), batch=((), ())), t, t)
+    (got,) = evaluate(g, np.array([0.0, -0.0, 2.0]), np.array([-2.0, 3.0, 1.0]))
+    assert same_bits(got, np.multiply.outer([0.0, -0.0, 2.0], [-2.0, 3.0, 1.0]))
+
+
 def test_int_division_rounds_toward_zero():
     t = TensorType(i32, (4,))
     g = graph_of(lambda b, x, y: b.bind("div", x, y), t, t)

@@ -99,6 +99,9 @@ def _interval(values) -> tuple[float, float]:
 # -- the generator ---------------------------------------------------------------------------
 
 class Generator:
+    ARGUMENT_RANGE = (-1.0, 1.0)  # the interval the float arguments' values are drawn from
+    CONSTANTS = (0.5, 2.0, 3, 1.5, 0.25)  # the literals of scalar leaves
+
     def __init__(self, rng: random.Random, sizes: dict, env: dict, budget: list[int], helpers: list[str]):
         self.rng = rng
         self.sizes = sizes
@@ -116,15 +119,22 @@ class Generator:
     def size(self, shape) -> int:
         return math.prod(self.sizes[d] if isinstance(d, str) else d for d in shape)
 
+    def makers(self) -> list[Callable]:
+        """The ways to make an expression of a given shape (each may decline with None)."""
+        return [self.unary, self.binary, self.reduction, self.where, self.matmul, self.reshaped,
+                self.indexed, self.picked, self.taken, self.joined, self.called]
+
+    def accepts(self, made: Expr) -> bool:
+        return made.bound <= BOUND
+
     def expr(self, shape: tuple, depth: int) -> Expr:
         """A random expression of `shape`, at most `depth` operations deep."""
-        makers = [self.unary, self.binary, self.reduction, self.where, self.matmul, self.reshaped,
-                  self.indexed, self.picked, self.taken, self.joined, self.called]
+        makers = self.makers()
         if depth > 0 and self.budget[0] > 0 and self.rng.randint(0, 3) > 0:
             self.budget[0] -= 1
             for maker in self.rng.sample(makers, len(makers)):
                 made = maker(shape, depth - 1)
-                if made is not None and made.bound <= BOUND:
+                if made is not None and self.accepts(made):
                     return made
         return self.leaf(shape)
 
@@ -137,7 +147,7 @@ class Generator:
             return self.outer_leaf(shape)
         choice = self.pick(options)
         if choice == "const":
-            value = self.pick([0.5, 2.0, 3, 1.5, 0.25])
+            value = self.pick(self.CONSTANTS)
             return Expr(repr(value), ATOM, (), value, value, lambda env, v=value: np.float64(v))
         if choice.endswith(".T"):
             p = self.env[choice[:-2]]
@@ -376,7 +386,7 @@ class Generator:
         generated knowing the intervals of the arguments it is called with."""
         args = {p: self.expr(PARAMS[p], self.rng.randint(0, 1)) for p in PARAMS}
         params = {p: Expr(p, ATOM, PARAMS[p], a.lo, a.hi, lambda env, p=p: env[p]) for p, a in args.items()}
-        body = Generator(self.rng, self.sizes, params, self.budget, self.helpers).expr(shape, depth)
+        body = type(self)(self.rng, self.sizes, params, self.budget, self.helpers).expr(shape, depth)
         self.uses_labels = True  # y is passed on, whether the body picks with it or not
         name = f"h{len(self.helpers)}"
         self.helpers.append(f"def {name}({SIGNATURE}) -> {_signature_shape(shape)}:\n    return {body.text}\n")
@@ -399,14 +409,28 @@ def _tuple(shape) -> str:
     return f"({shape[0]},)" if len(shape) == 1 else f"({_dims(shape)})"
 
 
+SHAPES = [(), ("n",), ("d",), ("n", "d"), ("d", "n"), ("n", 1)]  # of f's result
+
+
 @st.composite
-def programs(draw, max_depth: int = 4, max_operations: int = 12) -> Program:
-    sizes = {"n": draw(st.integers(1, 4)), "d": draw(st.integers(1, 4))}
-    env = {p: Expr(p, ATOM, shape, -1.0, 1.0, lambda env, p=p: env[p]) for p, shape in PARAMS.items()}
-    gen = Generator(random.Random(draw(st.integers(0, 2 ** 32 - 1))), sizes, env, [max_operations], [])
-    shape = draw(st.sampled_from([(), ("n",), ("d",), ("n", "d"), ("d", "n"), ("n", 1)]))
-    out = gen.expr(shape, draw(st.integers(1, max_depth)))
+def programs(draw, max_depth: int = 4, max_operations: int = 12, generator: type = Generator,
+             min_size: int = 1) -> Program:
+    """A program made by `generator` (a `Generator` class), with dims n, d >= `min_size`."""
+    sizes = {"n": draw(st.integers(min_size, 4)), "d": draw(st.integers(min_size, 4))}
+    seed = draw(st.integers(0, 2 ** 32 - 1))
+    shape = draw(st.sampled_from(SHAPES))
+    depth = draw(st.integers(1, max_depth))
+    return make_program(generator, seed, sizes, shape, depth, max_operations, draw(st.integers(0, 2 ** 32 - 1)))
+
+
+def make_program(generator: type, seed: int, sizes: dict, shape: tuple, depth: int,
+                 max_operations: int = 12, value_seed: int = 0) -> Program:
+    """The program `generator` makes from `seed`: f of result `shape`, `depth` deep."""
+    lo, hi = generator.ARGUMENT_RANGE
+    env = {p: Expr(p, ATOM, dims, lo, hi, lambda env, p=p: env[p]) for p, dims in PARAMS.items()}
+    gen = generator(random.Random(seed), sizes, env, [max_operations], [])
+    out = gen.expr(shape, depth)
     signature = SIGNATURE if gen.uses_labels else SIGNATURE.removesuffix(", y: i32[n]")
     source = "".join(h + "\n" for h in gen.helpers) + (
         f"def f({signature}) -> {_signature_shape(shape)}:\n    return {out.text}\n")
-    return Program(source, sizes, gen.uses_labels, out, draw(st.integers(0, 2 ** 32 - 1)))
+    return Program(source, sizes, gen.uses_labels, out, value_seed)
