@@ -167,7 +167,9 @@ def power(x, y):
     """x ** y as C's pow: exp(y * log|x|), in f64 for f32 operands (so within an ulp of
     the true value; for f64 the error grows with |y * log|x||, see the README), and C's
     special cases: a finite negative base needs an integral exponent, an odd one keeps
-    the base's sign (-0.0's too), and (-1) ** ±inf, 1 ** y and x ** 0 are 1."""
+    the base's sign (-0.0's too), and (-1) ** ±inf, 1 ** y and x ** 0 are 1. Both are
+    broadcast first: the interpreter cannot `&` a scalar's bool with a block's."""
+    x, y = tl.broadcast(x, y)
     r = tl.exp(y.to(tl.float64) * tl.log(tl.abs(x).to(tl.float64))).to(x.dtype)
     integral = y == tl.floor(y)
     odd = tl.abs(y % 2) == 1

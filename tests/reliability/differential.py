@@ -10,55 +10,17 @@ builtins the smooth one avoids because they are unsmooth or exact-valued: `relu`
 `eye`, `arange`), `broadcast_to`, `squeeze`, gathers `e[y]`, special literals.
 `Inputs` holds the arguments: floats mixing NaN, ±inf, ±0, huge, tiny and subnormal
 values with ordinary ones, and labels that may be negative or out of range; dims may be 0.
-
-Constructs in areas a teammate is fixing are behind the flags of `EXCLUDED` (named after
-the bug), so the fuzzer stays honest meanwhile; turn a flag off once its fix is merged.
 """
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from .programs import ATOM, POWER, TERM, UNARY, Expr, Generator, _dims, _wrap
 
-# Known bugs being fixed elsewhere, each named after its bug: while a flag is True the
-# fuzzer avoids the construct (or does not compare what it breaks). Turn a flag off once
-# its fix is merged.
-EXCLUDED = {
-    # index checks on every path (h3): where the reference raises DDIndexError, the other
-    # paths are not compared
-    "h3_index_errors": True,
-    # float->int astype saturating on every path (h4): no int casts
-    "h4_float_to_int_convert": True,
-    # sign(-0.0) is +0 in the numpy backend (h4): no sign, and numpy's and debug_nans'
-    # values are not compared on graphs holding one (abs' derivative)
-    "h4_sign_of_minus_zero": True,
-    # simplify makes 0.0 - x into -x, which is -0 at x = 0 (h4): no literal 0.0 minus x
-    "h4_zero_minus_x": True,
-    # simplify makes x ** 0.5 into sqrt(x), which is -0 at -0 and NaN at -inf where pow is
-    # +0 and inf (h1 or h4): no exponent 0.5, nor 1.5 (its derivative has ** 0.5)
-    "pow_half_is_sqrt": True,
-    # simplify's Facts.splat looks through converts without converting, so a pattern sees
-    # astype(astype(1.5 * ones(...), bool), float) as 1.5, not 1.0 (simplify, h4's area;
-    # reported by h5): no cast of an expression of constants alone
-    "splat_through_convert": True,
-    # onehot_to_gather (numpy backend) is inexact: -scatter_add(a) -> scatter_add(-a) makes
-    # +0 of the -0s, and sum(one_hot * y) -> gather drops the NaN of 0 * inf: numpy's
-    # values are not compared on graphs it may rewrite (no owner yet; reported by h5)
-    "onehot_rewrites": True,
-}
-
-
-def excluded_primitives() -> set[str]:
-    """The primitives the generator cannot reach while its exclusions hold."""
-    return {"sign"} if EXCLUDED["h4_sign_of_minus_zero"] else set()
-
-
 _INF = math.inf
-_ARGUMENT = re.compile(r"\b[abcsy]\b")  # a parameter's name in an expression's text
 
 
 def _expr(text: str, shape, prec: int = ATOM) -> Expr:
@@ -85,12 +47,11 @@ class AnyValueGenerator(Generator):
     def unary(self, shape, depth) -> Expr:
         e = self.expr(shape, depth)
         names = ["tanh", "sigmoid", "sin", "cos", "exp", "log", "log1p", "sqrt", "abs", "relu", "neg", "pow"]
-        name = self.pick(names + ([] if EXCLUDED["h4_sign_of_minus_zero"] else ["sign"]))
+        name = self.pick(names + ["sign"])
         if name == "neg":
             return _expr(f"-{_wrap(e, UNARY)}", shape, UNARY)
         if name == "pow":
-            halves = [] if EXCLUDED["pow_half_is_sqrt"] else ["1.5", "0.5"]
-            exponent = self.pick(["2", "0", "3", "-1", "-2.5"] + halves)
+            exponent = self.pick(["2", "0", "3", "-1", "-2.5", "1.5", "0.5"])
             return _expr(f"{_wrap(e, POWER, True)} ** {exponent}", shape, POWER)
         return _expr(f"{name}({e.text})", shape)
 
@@ -98,10 +59,6 @@ class AnyValueGenerator(Generator):
         s1, s2 = self.operand_shapes(shape)
         x, y = self.expr(s1, depth), self.expr(s2, depth)
         op = self.pick(["+", "-", "*", "/", "**", "maximum", "minimum"])
-        if op == "-" and x.text == "0.0" and EXCLUDED["h4_zero_minus_x"]:
-            op = "+"
-        if op == "**" and y.text in ("0.5", "1.5") and EXCLUDED["pow_half_is_sqrt"]:
-            op = "*"
         if op in ("maximum", "minimum"):
             return _expr(f"{op}({x.text}, {y.text})", shape)
         prec = {"+": 1, "-": 1, "*": TERM, "/": TERM, "**": POWER}[op]
@@ -116,14 +73,11 @@ class AnyValueGenerator(Generator):
         op = self.pick(["==", "!=", "<", ">=", ">", "<="])
         return _expr(f"where({_wrap(left, 1)} {op} {_wrap(right, 1)}, {x.text}, {y.text})", shape)
 
-    def casted(self, shape, depth) -> Expr | None:
+    def casted(self, shape, depth) -> Expr:
         """Round trips through ints and bools: truncation, saturation, NaN to 0, x != 0."""
         e = self.expr(shape, depth)
-        if EXCLUDED["splat_through_convert"] and not _ARGUMENT.search(e.text):
-            return None
-        casts = [f"astype({e.text}, bool)", f"{_wrap(e, 1)} > 0"]
-        if not EXCLUDED["h4_float_to_int_convert"]:
-            casts += [f"astype({e.text}, i32)", f"astype({e.text}, i64)"]
+        casts = [f"astype({e.text}, bool)", f"{_wrap(e, 1)} > 0", f"astype({e.text}, i32)",
+                 f"astype({e.text}, i64)"]
         inner = self.pick(casts)
         return _expr(f"astype({inner}, float)", shape)
 

@@ -17,7 +17,6 @@ backend `f(...)`, its `debug_nans` variant, and the Triton backend (TRITON_INTER
   run (an argument's or a node's) is not finite; and with finite arguments and a
   reference that does not raise, it raises exactly when some node makes a NaN, or an inf
   not computed from an infinite constant (inf in, inf out is no news).
-- Known bugs of others' areas are not compared, by the flags of `differential.EXCLUDED`.
 """
 from __future__ import annotations
 
@@ -25,13 +24,10 @@ import numpy as np
 
 import ddc
 from ddc.codegen.numpy_fusion import optimize
-from ddc.errors import DDIndexError, NumericsError
-from ddc.ir import PRIMITIVES, Graph
+from ddc.errors import NumericsError
+from ddc.ir import Graph
 from ddc.ir.reference import evaluate
-from ddc.passes.onehot import one_hot_labels
-from ddc.passes.simplify import Facts
 
-from .differential import EXCLUDED
 from .fuzzing import RAN
 
 
@@ -49,8 +45,9 @@ OTHER_FORMULA = {"numpy": {"dot_general", "pow"}, "debug_nans": {"dot_general"},
 # Primitives whose zeros' signs depend on the order a backend reduces in: the max of -0
 # and +0 is the first one met (np.maximum's rule), and Triton meets them in tiles.
 UNORDERED_ZEROS = {"numpy": set(), "debug_nans": set(), "triton": {"reduce_max"}}
-# Where one is in the graph: how many ulps of the run's largest magnitude values may differ.
-ULPS = {"float32": 64, "float64": 64}
+# Where one is in the graph: how many ulps of the run's largest magnitude values may differ
+# (a gradient amplifies a rounding difference: d/dx x**3 made 70 ulps of Triton's tiled sum).
+ULPS = {"float32": 256, "float64": 256}
 
 
 def assert_same(expected, got, what: str, context: str, how="bitwise") -> None:
@@ -154,21 +151,16 @@ def check_debug_nans(f, graph, args, expected, context: str) -> None:
     assert_agrees(expected, got, "debug_nans", context, comparison(graph, args, "debug_nans"))
 
 
-def check_paths(f, dtype, args, context: str, triton: bool) -> bool:
-    """f on every path against the reference, on one set of arguments; False when the
-    reference raised an error of an excluded area (nothing compared)."""
+def check_paths(f, dtype, args, context: str, triton: bool) -> None:
+    """f on every path against the reference, on one set of arguments."""
     graph = f.graph_for(dtype)
     expected = outcome(lambda: evaluate(graph, *args))
-    if isinstance(expected, DDIndexError) and EXCLUDED["h3_index_errors"]:
-        RAN["differential: not compared, the reference raised DDIndexError (h3)"] += 1
-        return False
     if isinstance(expected, Exception):
         context += f"\nthe reference raised {expected!r}"
     check_backend(f, graph, args, expected, "numpy", context)
     check_debug_nans(f, graph, args, expected, context)
     if triton:
         check_backend(ddc.jit(f, backend="triton"), graph, args, expected, "triton", context)
-    return True
 
 
 def check_backend(f, graph, args, expected, backend: str, context: str) -> None:
@@ -181,10 +173,6 @@ def comparison(graph, args, backend: str):
     primitive it computes with another formula (`OTHER_FORMULA`): then to `ULPS` of the
     reference run's largest magnitude where that run is finite, and only in errors,
     shapes and dtypes where it is not (an inf or NaN may come of the other rounding)."""
-    excluded = excluded_construct(graph, backend)
-    if excluded:
-        RAN[f"differential: {backend}, shapes compared ({excluded})"] += 1
-        return "shapes"
     run = optimize(graph) if backend == "numpy" else graph  # numpy: sum(x * y) is a product
     held = {n.prim.name for n in [*graph.nodes, *run.nodes]}
     if not OTHER_FORMULA[backend] & held:
@@ -194,26 +182,6 @@ def comparison(graph, args, backend: str):
         RAN[f"differential: {backend}, another formula on non-finite values: shapes compared"] += 1
         return "shapes"
     return scale
-
-
-def excluded_construct(graph, backend: str) -> str | None:
-    """The flag of `EXCLUDED` naming a known bug this backend's values depend on here."""
-    if (backend in ("numpy", "debug_nans") and EXCLUDED["h4_sign_of_minus_zero"]
-            and any(n.prim.name == "sign" for n in graph.nodes)):  # abs' derivative has one
-        return "h4_sign_of_minus_zero"
-    if backend == "numpy" and EXCLUDED["onehot_rewrites"] and onehot_rewritable(graph):
-        return "onehot_rewrites"
-    return None
-
-
-def onehot_rewritable(graph) -> bool:
-    """Whether `onehot_to_gather` may rewrite the graph: it holds a one-hot or a negated
-    scatter_add."""
-    facts = Facts(graph)
-    facts.producer = graph.producers()
-    return any(one_hot_labels(facts, n.out) is not None or n.prim.name == "neg"
-               and getattr(facts.node(n.inputs[0]), "prim", None) is PRIMITIVES["scatter_add"]
-               for n in graph.nodes)
 
 
 def reference_scale(graph, args) -> float | None:

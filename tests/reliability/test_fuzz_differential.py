@@ -5,7 +5,6 @@ Each random program (`differential.AnyValueGenerator`) runs on inputs holding Na
 the gradient of its sum w.r.t. the float arguments, on every path (`paths.check_paths`:
 the reference, numpy, debug_nans, and Triton on every `TRITON_SHARE`-th example), which
 must agree bitwise except where `paths.OTHER_FORMULA` and `paths.ULPS` say otherwise.
-The constructs of `differential.EXCLUDED` are left out until their fixes land.
 """
 from __future__ import annotations
 
@@ -19,7 +18,7 @@ from hypothesis import strategies as st
 import ddc
 from ddc.ir import PRIMITIVES, f32, f64
 
-from .differential import AnyValueGenerator, Inputs, excluded_primitives, show
+from .differential import AnyValueGenerator, Inputs, show
 from .fuzzing import RAN, fuzz_settings
 from .paths import check_paths
 from .programs import PARAMS, SHAPES, SIGNATURE, Program, make_program, programs
@@ -47,8 +46,8 @@ def test_fuzz_every_path_computes_what_the_reference_computes(program, seed, spe
     triton = RAN["differential: programs on every path"] % TRITON_SHARE == 0
     if triton:
         RAN["differential: also on triton"] += 1
-    if check_paths(m.f, dtype, args, context, triton):
-        check_paths(ddc.grad(m.loss, argnums=FLOAT_ARGS), dtype, args, "the gradient of\n" + context, triton)
+    check_paths(m.f, dtype, args, context, triton)
+    check_paths(ddc.grad(m.loss, argnums=FLOAT_ARGS), dtype, args, "the gradient of\n" + context, triton)
 
 
 # What no `.dd` expression lowers to: the transposes of slicing and gathering, which only
@@ -58,9 +57,8 @@ GRADIENT_ONLY = {"pad", "scatter_add"}
 
 def test_the_generator_reaches_every_primitive():
     """Programs from seeds 0, 1, ... (compiled, not run) until their forward graphs have
-    held every primitive but `GRADIENT_ONLY` (and those the exclusions of
-    `differential.EXCLUDED` keep out) and their gradient graphs those; at most 3000."""
-    forward_wanted = set(PRIMITIVES) - GRADIENT_ONLY - excluded_primitives()
+    held every primitive but `GRADIENT_ONLY` and their gradient graphs those; at most 3000."""
+    forward_wanted = set(PRIMITIVES) - GRADIENT_ONLY
     forward: set[str] = set()
     backward: set[str] = set()
     for seed in range(3000):
@@ -110,5 +108,5 @@ def test_what_the_fuzzer_found_agrees_on_every_path(name):
         dims = {k: v + n_extra for k, v in sizes.items()}
         args = Inputs(7, 0.0, 0.0).arguments(dims, list(PARAMS.values()), False, np.float32)
         context = f"{source}\narguments:\n{show(args)}"
-        assert check_paths(m.f, f32, args, context, triton=True)
-        assert check_paths(ddc.grad(m.loss, argnums=FLOAT_ARGS), f32, args, context, triton=True)
+        check_paths(m.f, f32, args, context, triton=True)
+        check_paths(ddc.grad(m.loss, argnums=FLOAT_ARGS), f32, args, context, triton=True)
