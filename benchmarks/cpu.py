@@ -88,7 +88,7 @@ def compile_times(workload: Workload, repeats: int = 7) -> dict[str, float]:
     import ddc
 
     samples: dict[str, list[float]] = {k: [] for k in STAGES + ("total",)}
-    from ddc.codegen import numpy as numpy_backend
+    from ddc.codegen.numpy import backend as numpy_backend
     from ddc.dsl import parser
 
     for _ in range(repeats):

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from ddc import IRError, ir
-from ddc.codegen.numpy import compile
-from ddc.codegen.numpy_runtime import ArgumentError
+from ddc.codegen.numpy.backend import compile
+from ddc.codegen.numpy.runtime import ArgumentError
 from ddc.ir import Sym, bool_, f32, f64, i32
 
 from .graphs import make_graph

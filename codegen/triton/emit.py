@@ -50,10 +50,8 @@ from __future__ import annotations
 import builtins
 import functools
 import hashlib
-import inspect
 import linecache
 import math
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -64,16 +62,19 @@ from ddc.ir.core import Graph, Node, Value
 from ddc.ir.dtypes import DType
 from ddc.ir.primitives import strided_extent
 from ddc.ir.verify import verify
-from ddc.passes.fusion import (
-    FloorDiv, Gathered, Group, Ix, Mod, Var, collides, flat, fuse, gather_maps, identity,
-    index_rules, map_variables, strides,
-)
+from ddc.passes.optimize import optimize
 
-from . import numpy_runtime, triton_runtime
-from .compiled import CompiledGraph
-from .naming import Minter, export_name
-from .numpy import Site, literal
-from .numpy_args import DimBinder, start_function
+from ..common.arguments import DimBinder, start_function
+from ..common.compiled import CompiledGraph
+from ..common.export import embedded_runtime
+from ..common.literal import literal
+from ..common.naming import Minter, export_name
+from ..common.runtime import multiply_out
+from . import runtime as triton_runtime
+from .partition import (
+    FloorDiv, Gathered, Group, Ix, Mod, Var, collides, flat, gather_maps, identity, index_rules,
+    map_variables, partition, strides,
+)
 
 TL_TYPES = {"bool": "tl.int1", "i32": "tl.int32", "i64": "tl.int64", "f32": "tl.float32",
             "f64": "tl.float64"}
@@ -559,24 +560,10 @@ def _sqrt(node, x):
     return f"tl.sqrt_rn({x})" if node.out.dtype.name == "f32" else f"tl.sqrt({x})"
 
 
-def _splat(k: Kernel, v: Value):
-    """The number `v` is made of when the kernel builds it from one constant, else None."""
-    node = k.members.get(v.id)
-    while node is not None and node.prim.name in ("broadcast_in_dim", "convert", "reshape"):
-        node = k.members.get(node.inputs[0].id)
-    if node is None or node.prim.name != "constant" or isinstance(node.params["value"], D.Sym):
-        return None
-    return node.params["value"]
-
-
 def _pow(k: Kernel, node: Node, at, scope: Scope) -> str:
-    """x ** 2, x ** 3, x ** 4 as products (exact as numpy's square; no exp/log), else
-    the general `power`."""
+    """The general `power` (the shared pipeline's simplify made small constant exponents
+    an `integer_pow`)."""
     x, y = node.inputs
-    exponent = _splat(k, y)
-    if exponent in (2, 3, 4):
-        factor = k.value(x, at, scope)
-        return " * ".join([factor] * int(exponent))
     return f"power({k.value(x, at, scope)}, {k.value(y, at, scope)})"
 
 
@@ -587,7 +574,7 @@ def _integer_pow(k: Kernel, node: Node, at, scope: Scope) -> str:
     one = f"tl.full([1], 1, {TL_TYPES[node.out.dtype.name]})"
     if n == 0:
         return one
-    return numpy_runtime.multiply_out(
+    return multiply_out(
         k.value(x, at, scope), n, lambda a, b: f"({a} * {b})", lambda a: f"square({a})",
         lambda a: _div(node, one, a))
 
@@ -704,7 +691,7 @@ def _constant(k: Kernel, node: Node, at, scope: Scope) -> str:
         x = float(value)
         text = "NAN" if math.isnan(x) else ("INF" if x > 0 else "-INF") if math.isinf(x) else repr(x)
     else:
-        text = literal(value, dtype, Site((), node.out.type, k.dims))
+        text = literal(value, dtype, k.dims)
     return f"tl.full([1], {text}, {TL_TYPES[dtype.name]})"
 
 
@@ -770,15 +757,16 @@ def module_body(graph: Graph, name: str | None = None) -> tuple[str, str, list[t
     The function is named `name` when given (the caller validates it), else a name
     minted from the graph's; deterministic."""
     verify(graph)
-    start = start_function(graph, name, convert=_to_tensor)
+    runs = optimize(graph)
+    start = start_function(graph, _to_tensor, name, runs=runs)
     mint, fname, params, dims, body, tensors = (start.mint, start.name, start.params, start.dims,
                                                 start.body, start.names)
-    values = {v.id: v for v in graph.inputs + [n.out for n in graph.nodes]}
+    values = {v.id: v for v in runs.inputs + [n.out for n in runs.nodes]}
     kernels, sources = [], []
     # An index computed in the graph is stored too, and checked after the launches: the
     # kernels mask what an index out of range would read or add, and the call raises.
     computed = [n.inputs[1] for n in start.computed]
-    fusion = fuse(Graph(graph.inputs, graph.nodes, graph.outputs + computed, graph.name))
+    fusion = partition(Graph(runs.inputs, runs.nodes, runs.outputs + computed, runs.name))
     for group in fusion.groups:
         for v in group.outputs:
             tensors[v.id] = mint(v.name)
@@ -791,7 +779,7 @@ def module_body(graph: Graph, name: str | None = None) -> tuple[str, str, list[t
         sources.append(kernel.source())
         kernels.append((kernel.name, group))
     body += [start.check_index(node, tensors[node.inputs[1].id]) for node in start.computed]
-    body.append(_return(graph, tensors))
+    body.append(_return(runs, tensors))
     host = [f"def {fname}({', '.join(params)}):"] + [f"    {line}" for line in body]
     return "\n\n".join(sources + ["\n".join(host) + "\n"]), fname, kernels, start.checks
 
@@ -855,17 +843,9 @@ def compile(graph: Graph) -> TritonFunction:
     return TritonFunction(graph, source, _load(source, fname), kernels, checks)
 
 
-# Exported modules embed the runtime with its one ddc import replaced by what it imports.
-_SHARED = (numpy_runtime.ArgumentError, numpy_runtime.dim_error, numpy_runtime.size_error,
-           numpy_runtime.IndexFault, numpy_runtime.dim_fault)
-_SHARED_IMPORT = "from ddc.codegen.numpy_runtime import"
-
-
 def runtime_source() -> str:
-    lines = Path(triton_runtime.__file__).read_text().splitlines()
-    (at,) = [k for k, line in enumerate(lines) if line.startswith(_SHARED_IMPORT)]
-    shared = "\n\n".join(inspect.getsource(obj) for obj in _SHARED)
-    return "\n".join(lines[:at] + [shared.rstrip("\n")] + lines[at + 1:]) + "\n"
+    """The runtime as exported modules embed it, needing torch and triton alone."""
+    return embedded_runtime(triton_runtime.__file__)
 
 
 def module_source(graph: Graph, name: str) -> str:

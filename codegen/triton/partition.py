@@ -694,8 +694,8 @@ class _Partition:
                      list(d.anchors), dict(d.placements))
 
 
-def fuse(graph: Graph) -> Fusion:
+def partition(graph: Graph) -> Fusion:
     """The kernels of `graph`, in an order in which they can run."""
-    partition = _Partition(graph)
-    groups = partition.run()
-    return Fusion(graph, groups, {graph.nodes[i].out.id for i in partition.recomputed})
+    parts = _Partition(graph)
+    groups = parts.run()
+    return Fusion(graph, groups, {graph.nodes[i].out.id for i in parts.recomputed})
