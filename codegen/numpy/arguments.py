@@ -6,12 +6,10 @@ from ddc.ir.core import Value
 from ddc.ir.dtypes import DType
 
 
-# The runtime's dtype objects (`numpy_runtime.f32`, ...), by ddc dtype name.
-_DTYPE_REFS = {"bool": "bool_", "i32": "i32", "i64": "i64", "f32": "f32", "f64": "f64"}
-
-
 def dtype_ref(dtype: DType) -> str:
-    return _DTYPE_REFS[dtype.name]
+    """The runtime's dtype object (`runtime.f32`, ...): named as the ddc dtype, but `bool_`
+    (which does not shadow the builtin)."""
+    return "bool_" if dtype.is_bool else dtype.name
 
 
 def numpy_conversion(v: Value, p: str, who: str, declared: str) -> list[str]:

@@ -57,8 +57,9 @@ def axis_text(axes) -> str:
     return str(axes[0]) if len(axes) == 1 else tuple_text(axes)
 
 
-_SCALAR_TYPES = {"bool": "np.bool_", "i32": "np.int32", "i64": "np.int64",
-                 "f32": "np.float32", "f64": "np.float64"}
+def scalar_type(dtype: DType) -> str:
+    """numpy's scalar type: named as `DType.numpy`, but `np.bool_` (numpy 1 has no np.bool)."""
+    return "np.bool_" if dtype.is_bool else f"np.{dtype.numpy}"
 
 
 def expand(x: str, positions, ndim: int) -> str:
@@ -251,7 +252,7 @@ def _iota(site, shape, dimension, dtype):
 
 
 def _constant(site, value, dtype):
-    return f"{_SCALAR_TYPES[dtype.name]}({literal(value, dtype, site.dims)})"
+    return f"{scalar_type(dtype)}({literal(value, dtype, site.dims)})"
 
 
 def _sign(site, x):

@@ -76,10 +76,15 @@ from .partition import (
     map_variables, partition, strides,
 )
 
-TL_TYPES = {"bool": "tl.int1", "i32": "tl.int32", "i64": "tl.int64", "f32": "tl.float32",
-            "f64": "tl.float64"}
-TORCH_TYPES = {"bool": "torch.bool", "i32": "torch.int32", "i64": "torch.int64",
-               "f32": "torch.float32", "f64": "torch.float64"}
+
+
+def tl_type(dtype: DType) -> str:
+    """Triton's name for the dtype: numpy's (`DType.numpy`), but bool is `tl.int1`."""
+    return "tl.int1" if dtype.is_bool else f"tl.{dtype.numpy}"
+
+
+def torch_type(dtype: DType) -> str:
+    return f"torch.{dtype.numpy}"
 
 
 def size(shape) -> D.Dim:
@@ -348,7 +353,7 @@ def write_scatter(k: Kernel) -> None:
 def _accumulator(node: Node) -> tuple[str, str, Callable[[str, str, str], str], str]:
     """(initial value, accumulator dtype, how a chunk is folded in, how rows finish)."""
     dtype = node.out.dtype
-    acc_type = "tl.int32" if dtype.is_bool else TL_TYPES[dtype.name]
+    acc_type = "tl.int32" if dtype.is_bool else tl_type(dtype)
     if node.prim.name == "reduce_sum":
         return ("0", acc_type, lambda acc, mask, x: f"{acc} + tl.where({mask}, {x}, 0)",
                 "tl.sum({acc}, axis=1, keep_dims=True)")
@@ -487,7 +492,7 @@ def write_matmul(k: Kernel) -> None:
         top.aliases[flat(product, space.shape)] = " + ".join(offset)
 
     out = dot.out.dtype
-    acc = top.bind(f"tl.zeros([BLOCK_M, BLOCK_N], {TL_TYPES[out.name]})", "acc")
+    acc = top.bind(f"tl.zeros([BLOCK_M, BLOCK_N], {tl_type(out)})", "acc")
     loop = Scope(k, top)
     lhs_at, rhs_at = space.operand_maps()
     tiles = []
@@ -571,7 +576,7 @@ def _integer_pow(k: Kernel, node: Node, at, scope: Scope) -> str:
     """The numpy backend's multiplication chain (`multiply_out`) written out, with the
     squarings as calls (`square(square(x))`), so the source grows with the exponent's bits."""
     (x,), n = node.inputs, node.params["y"]
-    one = f"tl.full([1], 1, {TL_TYPES[node.out.dtype.name]})"
+    one = f"tl.full([1], 1, {tl_type(node.out.dtype)})"
     if n == 0:
         return one
     return multiply_out(
@@ -603,10 +608,10 @@ def _convert(node, x):
     if source.is_float and dtype.is_int:  # truncated, NaN to 0, saturated (numpy_runtime.convert)
         info = np.iinfo(dtype.np)
         low, high = float(info.min), -float(info.min)
-        inside = f"tl.where(({x} >= {low!r}) & ({x} < {high!r}), {x}, 0).to({TL_TYPES[dtype.name]})"
+        inside = f"tl.where(({x} >= {low!r}) & ({x} < {high!r}), {x}, 0).to({tl_type(dtype)})"
         return (f"tl.where({x} >= {high!r}, {info.max}, "
-                f"tl.where({x} < {low!r}, {info.min}, {inside})).to({TL_TYPES[dtype.name]})")
-    return f"{x}.to({TL_TYPES[dtype.name]})"
+                f"tl.where({x} < {low!r}, {info.min}, {inside})).to({tl_type(dtype)})")
+    return f"{x}.to({tl_type(dtype)})"
 
 
 def _moved(k: Kernel, node: Node, at, scope: Scope) -> str:
@@ -618,7 +623,7 @@ def _moved(k: Kernel, node: Node, at, scope: Scope) -> str:
 def _pad(k: Kernel, node: Node, at, scope: Scope) -> str:
     (x,) = node.inputs
     if x.type.size() == 0:  # all padding: nothing to read (an empty operand has no memory)
-        return f"tl.full([1], {zero_of(x.dtype)}, {TL_TYPES[x.dtype.name]})"
+        return f"tl.full([1], {zero_of(x.dtype)}, {tl_type(x.dtype)})"
     (x_at,) = index_rules["pad"](node, at)
     value = k.value(x, x_at, scope)
     p = node.params
@@ -677,10 +682,10 @@ def _scatter_add(k: Kernel, node: Node, at, scope: Scope) -> str:
 # and Triton's interpreter miscomputes `&` of a comparison of a made 0-d tensor.
 
 def _iota(k: Kernel, node: Node, at, scope: Scope) -> str:
-    ix, tl_type = at[node.params["dimension"]], TL_TYPES[node.params["dtype"].name]
+    ix, ty = at[node.params["dimension"]], tl_type(node.params["dtype"])
     if not ix.terms:
-        return f"tl.full([1], {k.ix(ix, scope)}, {tl_type})"
-    return f"({k.ix(ix, scope)}).to({tl_type})"
+        return f"tl.full([1], {k.ix(ix, scope)}, {ty})"
+    return f"({k.ix(ix, scope)}).to({ty})"
 
 
 def _constant(k: Kernel, node: Node, at, scope: Scope) -> str:
@@ -692,7 +697,7 @@ def _constant(k: Kernel, node: Node, at, scope: Scope) -> str:
         text = "NAN" if math.isnan(x) else ("INF" if x > 0 else "-INF") if math.isinf(x) else repr(x)
     else:
         text = literal(value, dtype, k.dims)
-    return f"tl.full([1], {text}, {TL_TYPES[dtype.name]})"
+    return f"tl.full([1], {text}, {tl_type(dtype)})"
 
 
 def _register(k: Kernel, node: Node, at, scope: Scope) -> str:
@@ -742,7 +747,7 @@ triton_rules: dict[str, Callable[[Kernel, Node, tuple, Scope], str]] = {
 # -- the module: kernels and the host function ---------------------------------------------
 
 def _to_tensor(v: Value, p: str, who: str, declared: str) -> list[str]:
-    return [f"{p} = to_tensor({p}, {TORCH_TYPES[v.dtype.name]}, {v.ndim}, {who!r}, {declared!r})"]
+    return [f"{p} = to_tensor({p}, {torch_type(v.dtype)}, {v.ndim}, {who!r}, {declared!r})"]
 
 
 def _shape_text(k: Kernel, shape) -> str:
@@ -774,7 +779,7 @@ def module_body(graph: Graph, name: str | None = None) -> tuple[str, str, list[t
         for v in group.outputs:
             alloc = "zeros" if group.kind == "scatter" else "empty"
             body.append(f"{tensors[v.id]} = torch.{alloc}({_shape_text(kernel, v.shape)}, "
-                        f"dtype={TORCH_TYPES[v.dtype.name]}, device=DEVICE)")
+                        f"dtype={torch_type(v.dtype)}, device=DEVICE)")
         body += kernel.launch()
         sources.append(kernel.source())
         kernels.append((kernel.name, group))

@@ -294,18 +294,12 @@ index_rules: dict[str, Callable[[Node, Map], list[Map]]] = {
     "iota": _no_inputs,
     "constant": _no_inputs,
 }
-REDUCTIONS = ("reduce_sum", "reduce_max")
-# Map-like ops cheap enough to recompute in each kernel that reads them, when they read
-# graph inputs (or other recomputed values) alone: a copy costs a write and a read more
-# than reading their inputs. Scalars are recomputed whatever they cost (once a program).
-CHEAP = {"neg", "abs", "sign", "add", "sub", "mul", "max", "min", "compare", "select", "convert",
-         "stop_gradient", "broadcast_in_dim", "reshape", "transpose", "slice", "pad", "concatenate"}
 
 
 def is_anchor(node: Node) -> bool:
     """Nodes that set a kernel's shape instead of being read at any map."""
     name = node.prim.name
-    return name in REDUCTIONS or name == "dot_general" or (name == "scatter_add" and collides(node))
+    return node.prim.reduction or name == "dot_general" or (name == "scatter_add" and collides(node))
 
 
 # -- index spaces --------------------------------------------------------------------------
@@ -476,8 +470,11 @@ class _Partition:
             if all(p in made for p in sources):
                 made.add(i)
                 self.recomputed.add(i)
+            # cheap map-like ops of graph inputs (or of other recomputed values) alone are
+            # recomputed in each kernel that reads them: a copy costs a write and a read
+            # more than reading their inputs; scalars whatever they cost (once a program)
             elif (all(p is None or p in self.recomputed for p in sources)
-                  and (n.prim.name in CHEAP or n.out.ndim == 0)):
+                  and (n.prim.cheap or n.out.ndim == 0)):
                 self.recomputed.add(i)
         self.owner: dict[int, _Draft] = {}
         self.drafts: dict[int, _Draft] = {}
@@ -589,7 +586,7 @@ class _Partition:
         self._add(d, i, space.row_map())
 
     def _place_anchor(self, i: int, n: Node) -> None:
-        if n.prim.name in REDUCTIONS:
+        if n.prim.reduction:
             self._place_reduction(i, n)
         elif n.prim.name == "dot_general":
             space = Space("matmul", tuple(n.out.shape), dot=n)
