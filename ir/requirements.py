@@ -1,7 +1,7 @@
 """What a call must satisfy for a graph to be valid, derived from the graph itself.
 
 Two kinds of check, both made at call time, right after the dims are bound from the
-arguments, by every backend (`codegen/numpy_args.py` writes them) and by the reference
+arguments, by every backend (`codegen/common/arguments.py` writes them) and by the reference
 evaluator:
 
 - `DimRequirement`: a dim expression that must be >= 0. Every slice needs

@@ -37,7 +37,7 @@ def early(node: Node) -> bool:
     """Nodes worth running as soon as their inputs exist: gathers (a pick reads little and
     makes little, and the large array it reads may then die sooner, so the node that came
     between can overwrite it in place), and scalars and iotas (so they do not cut runs of
-    row-local nodes apart, see `numpy_blocks`)."""
+    row-local nodes apart, see `blocks`)."""
     return node.prim.name in ("gather", "iota") or node.out.ndim == 0
 
 
