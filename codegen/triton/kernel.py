@@ -13,7 +13,8 @@ from ddc.ir.core import Node, Value
 
 from ..common.arguments import DimBinder
 from ..common.naming import Minter
-from .partition import FloorDiv, Gathered, Group, Ix, Mod, Var, flat, gather_maps, identity, map_variables, strides
+from .index_maps import FloorDiv, Gathered, Ix, Mod, Var, flat, gather_maps, identity, map_variables, strides
+from .partition import Group
 from .rules import size, tl_type, triton_rules
 
 

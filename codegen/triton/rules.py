@@ -15,7 +15,7 @@ from ddc.ir.primitives import strided_extent
 
 from ..common.literal import literal
 from ..common.runtime import multiply_out
-from .partition import Gathered, collides, index_rules
+from .index_maps import Gathered, collides, index_rules
 
 if TYPE_CHECKING:
     from .kernel import Kernel, Scope

@@ -1,4 +1,4 @@
-"""The fusion pass: a valid partition for every row of tests/cases.py (forward, gradient,
+"""The Triton backend's kernel partition: a valid partition for every row of tests/cases.py (forward, gradient,
 batched), the groups of the patterns it exists for, and the two legality rules (no cycle
 between groups, registers read only where the kernel holds them), with the numbers of the
 fused kernels checked through the Triton backend."""
@@ -11,7 +11,8 @@ import pytest
 from ddc import ir
 from ddc.ir import PRIMITIVES, Builder, TensorType, Value, f64, i32
 from ddc.passes import autodiff
-from ddc.codegen.triton.partition import index_rules, partition
+from ddc.codegen.triton.index_maps import index_rules
+from ddc.codegen.triton.partition import partition
 from ddc.passes.dce import dce
 from ddc.passes.jvp import jvp
 from ddc.passes.vmap import vmap
