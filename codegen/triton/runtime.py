@@ -86,17 +86,19 @@ def readable(value, who, declared):
     try:
         return torch.as_tensor(value)
     except (TypeError, ValueError, RuntimeError) as e:
-        raise ArgumentError(f"{who} expects {declared}, got a value torch cannot read: {e}") from None
+        raise ArgumentError(f"{who} expects {declared}, got a value torch cannot read: {e}",
+                            parameter=who, expected=declared) from None
 
 
 def python_tensor(value, dtype, who, declared):
     inferred = readable(value, who, declared)
     if inferred.numel() and kind(dtype) not in PYTHON_KINDS[kind(inferred.dtype)]:
-        raise ArgumentError(f"{who} expects {declared}, got Python values of dtype {inferred.dtype}")
+        raise ArgumentError(f"{who} expects {declared}, got Python values of dtype {inferred.dtype}",
+                            parameter=who, expected=declared, got=inferred.dtype)
     try:
         return torch.tensor(value, dtype=dtype)
     except (OverflowError, RuntimeError) as e:
-        raise ArgumentError(f"{who} expects {declared}: {e}") from None
+        raise ArgumentError(f"{who} expects {declared}: {e}", parameter=who, expected=declared) from None
 
 
 def check_indices(check, idx, bound):

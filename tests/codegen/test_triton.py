@@ -19,7 +19,7 @@ import torch
 from ddc import ir
 from ddc.codegen import triton as triton_backend
 from ddc.codegen.triton import runtime as triton_runtime
-from ddc.codegen.numpy.runtime import ArgumentError
+from ddc.codegen.common.runtime import ArgumentError
 from ddc.errors import DDIndexError, IRError
 from ddc.ir import Builder, Sym, TensorType, Value, f32, f64, i32
 from ddc.passes import autodiff
