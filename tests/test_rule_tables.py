@@ -29,7 +29,8 @@ def _backend_primitives(table):
     return BACKEND_PRIMITIVES if table == "numpy_rules" else {}
 
 
-@pytest.mark.parametrize("table", ["jvp_rules", "batch_rules", "numpy_rules", "triton_rules", "reference_rules"])
+@pytest.mark.parametrize("table", ["jvp_rules", "batch_rules", "numpy_rules", "triton_rules",
+                                   "reference_rules"])
 def test_every_primitive_has_a_rule(table):
     rules = _tables()[table]
     missing = sorted(set(PRIMITIVES) - set(rules))

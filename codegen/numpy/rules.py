@@ -36,7 +36,7 @@ class Site:
     in_types: tuple[TensorType, ...]
     out: TensorType
     dims: DimBinder
-    users_broadcast: bool = False  # every user broadcasts this value itself (see below)
+    users_broadcast: bool = False  # every user broadcasts this value itself (`emit._users_broadcast`)
     rows: str | None = None  # inside a row block: the block's row count, for leading dims
 
     def dim(self, d: D.Dim) -> str:
@@ -74,7 +74,7 @@ def expand(x: str, positions, ndim: int) -> str:
     return f"{x}[{', '.join(index)}]"
 
 
-# -- the rule table: one function per primitive, each returning one expression -------------
+# -- the plain expressions: one function per primitive, each returning one expression -----
 
 def _call(fn: str):
     return lambda site, *args: f"{fn}({', '.join(args)})"
@@ -259,7 +259,7 @@ def _sign(site, x):
     return f"sign({x})" if site.out.dtype.is_float else f"np.sign({x})"
 
 
-# -- the table ------------------------------------------------------------------------------
+# -- the table: one entry per primitive ---------------------------------------------------
 
 def _all_inputs(node: Node) -> list:
     return node.inputs
@@ -319,8 +319,20 @@ def ufunc(name: str, expr: Callable[..., str] | None = None, *, writable=_all_in
     return Lowering(expr or _call(name), ufunc=name, writable=writable, into=_ufunc_into, **forms)
 
 
+def _select_writable(node: Node) -> list:
+    return node.inputs[1:] if node.out.dtype.is_float else []  # np.where has no out=
+
+
 def _select_into(node: Node, args: list[str], target: str, threads: bool) -> str:
     return f"select({', '.join(args)}, out={target})"
+
+
+def _add_scatter(site, x, updates, idx, axis, batch_dims):
+    return f"add_scatter({x}, {updates}, {idx}, {axis}, {batch_dims})"
+
+
+def _add_scatter_into(node: Node, args: list[str], target: str, threads: bool) -> str:
+    return f"add_scatter({', '.join(args)}, {node.params['axis']}, {node.params['batch_dims']}, out={target})"
 
 
 numpy_rules: dict[str, Lowering] = {
@@ -344,7 +356,7 @@ numpy_rules: dict[str, Lowering] = {
     "max": ufunc("np.maximum", with_scalar=True),
     "min": ufunc("np.minimum", with_scalar=True),
     "compare": Lowering(_compare),
-    "select": Lowering(_select, writable=lambda n: n.inputs[1:] if n.out.dtype.is_float else [], into=_select_into),
+    "select": Lowering(_select, writable=_select_writable, into=_select_into),
     "convert": Lowering(_convert),
     "stop_gradient": Lowering(lambda site, x: x),
     "broadcast_in_dim": Lowering(_broadcast_in_dim),
@@ -361,11 +373,7 @@ numpy_rules: dict[str, Lowering] = {
     "iota": Lowering(_iota),
     "constant": Lowering(_constant),
     # the backend's own primitives (codegen.numpy.fusion)
-    "add_scatter": Lowering(
-        lambda site, x, updates, idx, axis, batch_dims: f"add_scatter({x}, {updates}, {idx}, {axis}, {batch_dims})",
-        writable=lambda n: n.inputs[:1],
-        into=lambda node, args, target, threads: (
-            f"add_scatter({', '.join(args)}, {node.params['axis']}, {node.params['batch_dims']}, out={target})")),
+    "add_scatter": Lowering(_add_scatter, writable=lambda n: n.inputs[:1], into=_add_scatter_into),
     "fmax": ufunc("np.fmax", with_scalar=True),
     "fmin": ufunc("np.fmin", with_scalar=True),
     "relu": ufunc("relu"),

@@ -89,7 +89,7 @@ def module_body(graph: Graph, name: str | None = None) -> tuple[str, str, list[t
     The function is named `name` when given (the caller validates it), else a name
     minted from the graph's; deterministic."""
     verify(graph)
-    runs = optimize(graph)
+    runs = verify(optimize(graph))
     start = start_function(graph, _to_tensor, name, runs=runs)
     mint, fname, params, dims, body, tensors = (start.mint, start.name, start.params, start.dims,
                                                 start.body, start.names)
