@@ -15,7 +15,7 @@ def compile_graph(graph, backend: str = "numpy"):
 
         return numpy_backend.compile(graph)
     if backend == "triton":
-        from . import triton as triton_backend
+        from .triton import backend as triton_backend
 
         return triton_backend.compile(graph)
     raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")

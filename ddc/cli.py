@@ -204,7 +204,7 @@ def cmd_compile(args) -> int:
     if args.backend == "numpy":
         from ddc.codegen.numpy.backend import module_source
     else:
-        from ddc.codegen.triton import module_source
+        from ddc.codegen.triton.backend import module_source
     text = module_source(g, args.fn)
     Path(args.output).write_text(text)
     print(f"wrote {args.output}: {args.fn}({', '.join(v.name or '?' for v in g.inputs)})")

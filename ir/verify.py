@@ -5,9 +5,9 @@ that is wrong, instead of as a numpy error three passes later.
 """
 from __future__ import annotations
 
-from ddc.errors import IRError
-
 from typing import Mapping
+
+from ddc.errors import IRError
 
 from .core import PRIMITIVES, Graph, Primitive
 

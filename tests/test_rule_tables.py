@@ -13,7 +13,7 @@ from .cases import CASES
 
 def _tables():
     from ddc.codegen.numpy.rules import numpy_rules
-    from ddc.codegen.triton import triton_rules
+    from ddc.codegen.triton.rules import triton_rules
     from ddc.ir.reference import reference_rules
     from ddc.passes.jvp import jvp_rules
     from ddc.passes.vmap import batch_rules

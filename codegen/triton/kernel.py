@@ -1,7 +1,7 @@
 """One Triton kernel: a fusion group written as a `@triton.jit` function over its index
 space (`Scope`s for the loops and tiles, `Kernel` for what it reads, holds and stores),
 by kind: elementwise and gather, reduction, matmul, scatter. Each value is computed at a
-map by the lowering table (`rules`); see the package's `emit` for the whole picture."""
+map by the lowering table (`rules`); see `backend` for the whole picture."""
 from __future__ import annotations
 
 from typing import Callable

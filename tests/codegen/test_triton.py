@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from ddc import ir
-from ddc.codegen import triton as triton_backend
+from ddc.codegen.triton import backend as triton_backend
 from ddc.codegen.triton import runtime as triton_runtime
 from ddc.codegen.common.runtime import ArgumentError
 from ddc.errors import DDIndexError, IRError
