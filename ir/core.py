@@ -66,7 +66,9 @@ class Primitive:
     - `reduction`: combines elements along axes (a Triton kernel's anchor);
     - `finite_to_finite`: finite inputs always give a finite output (no NaN/inf check
       needed after it in the checking variant);
-    - `cheap`: map-like and cheap enough to recompute in each kernel that reads it.
+    - `cheap`: map-like and cheap enough to recompute in each kernel that reads it;
+    - `index_operand`: for a primitive that indexes, which operand is the index (checked
+      at call time, `ir.requirements`).
     """
 
     name: str
@@ -81,6 +83,7 @@ class Primitive:
     reduction: bool = False
     finite_to_finite: bool = False
     cheap: bool = False
+    index_operand: int | None = None
 
     def __repr__(self) -> str:
         return self.name

@@ -303,7 +303,8 @@ def _gather_rule(ts, axis, batch_dims):
     return x.with_shape(gather_shape(x, idx, axis, batch_dims))
 
 
-register(Primitive("gather", _gather_rule, ("axis", "batch_dims"), arity=2, linear=True, finite_to_finite=True))
+register(Primitive("gather", _gather_rule, ("axis", "batch_dims"), arity=2, linear=True, finite_to_finite=True,
+                   index_operand=1))
 
 
 def _scatter_add_rule(ts, axis, batch_dims, shape):
@@ -316,7 +317,8 @@ def _scatter_add_rule(ts, axis, batch_dims, shape):
     return out
 
 
-register(Primitive("scatter_add", _scatter_add_rule, ("axis", "batch_dims", "shape"), arity=2, linear=True))
+register(Primitive("scatter_add", _scatter_add_rule, ("axis", "batch_dims", "shape"), arity=2, linear=True,
+                   index_operand=1))
 
 
 def _iota_rule(ts, shape, dimension, dtype):

@@ -131,3 +131,5 @@ def test_traits_are_consistent():
             assert not p.elementwise and not p.cheap, name
         if p.view or p.broadcast:
             assert p.arity in (0, 1), name
+        if p.index_operand is not None:
+            assert p.index_operand < p.arity and not p.elementwise, name

@@ -31,7 +31,7 @@ from typing import Callable
 from ddc.errors import IRError
 from ddc.ir import dims as D
 from ddc.ir.core import Graph, Node, Value
-from ddc.ir.requirements import INDEXED, Checks, DimRequirement, IndexCheck, call_checks, index_bound
+from ddc.ir.requirements import Checks, DimRequirement, IndexCheck, call_checks, index_bound
 from ddc.ir.types import TensorType
 
 from .naming import Minter, label, stem
@@ -168,28 +168,27 @@ class FunctionStart:
     checks: list  # the check table: the prologue's checks, then any the body adds
     computed: list[Node]  # indexing nodes of the last graph whose index the body must check
 
-    def check_index(self, node: Node, idx: str, position: int = 1, first_row: str | None = None) -> str:
-        """The line checking `node`'s computed index (its input `position`, named `idx`;
+    def check_index(self, node: Node, idx: str, first_row: str | None = None) -> str:
+        """The line checking `node`'s computed index (its `index_operand`, named `idx`;
         its rows start at `first_row` of the whole index inside a row block), added to
         the table."""
         self.checks.append(IndexCheck(None, index_bound(node), node.span, node.prim.name,
-                                      node.inputs[position].name, None))
+                                      node.inputs[node.prim.index_operand].name, None))
         line = index_line(len(self.checks) - 1, idx, self.dims.expr(index_bound(node)))
         return line if first_row is None else f"{line[:-1]}, {first_row})"
 
 
 def start_function(graph: Graph, convert: Callable[[Value, str, str, str], list[str]],
-                   name: str | None = None, runs: Graph | None = None, indexed=INDEXED) -> FunctionStart:
+                   name: str | None = None, runs: Graph | None = None) -> FunctionStart:
     """`convert`: see `prologue`. `runs`: the form of `graph` the body computes, when the
     backend rewrote it; its checks are made too, and its computed indices are the ones
-    the body checks.
-    `indexed`: the indexing primitives, with the position of their index operand."""
+    the body checks."""
     mint = Minter()
     minted = mint(graph.name, "f")
     params = [mint(v.name, "arg") for v in graph.inputs]
     dims = DimBinder(mint)
     body = prologue(graph.inputs, params, dims, convert=convert)
-    checks: Checks = call_checks([graph] if runs is None else [graph, runs], indexed)
+    checks: Checks = call_checks([graph] if runs is None else [graph, runs])
     body += check_lines(checks.prologue, params, dims)
     return FunctionStart(mint, name or minted, params, dims, body,
                          {v.id: p for v, p in zip(graph.inputs, params)}, checks.prologue,

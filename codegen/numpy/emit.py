@@ -32,7 +32,6 @@ import math
 from dataclasses import dataclass
 
 from ddc.errors import IRError
-from ddc.ir import requirements
 from ddc.ir.core import Graph, Node
 from ddc.ir.verify import verify
 from ddc.passes.optimize import optimize
@@ -43,13 +42,8 @@ from . import runtime as numpy_runtime
 from .arguments import dtype_ref, numpy_conversion
 from .blocks import Region, find_regions, sliced
 from .buffers import plan_buffers
-from .fusion import ADD_SCATTER, BACKEND_PRIMITIVES, lower
+from .fusion import BACKEND_PRIMITIVES, lower
 from .rules import Site, numpy_rules, small, tuple_text, ufunc_call
-
-# What indexes, with the position of the index operand: the IR's primitives and the fused
-# add_scatter(x, updates, idx).
-INDEXED = {**requirements.INDEXED, ADD_SCATTER.name: 2}
-
 
 @dataclass(frozen=True)
 class Held:
@@ -198,7 +192,7 @@ def function_code(graph: Graph, name: str | None = None) -> tuple[str, list]:
     verify(graph)
     runs = lower(optimize(graph))
     verify(runs, BACKEND_PRIMITIVES)
-    start = start_function(graph, numpy_conversion, name, runs=runs, indexed=INDEXED)
+    start = start_function(graph, numpy_conversion, name, runs=runs)
     graph = runs
     mint, dims, body, names = start.mint, start.dims, start.body, start.names
     computed = {id(n) for n in start.computed}
@@ -208,10 +202,9 @@ def function_code(graph: Graph, name: str | None = None) -> tuple[str, list]:
         row block, of the block's rows, which start at `lo`)."""
         if id(node) not in computed:
             return [statement]
-        at = INDEXED[node.prim.name]
-        idx = node.inputs[at]
+        idx = node.inputs[node.prim.index_operand]
         first_row = lo if region is not None and sliced(idx, region.rows) else None
-        return [start.check_index(node, local[idx.id], at, first_row), statement]
+        return [start.check_index(node, local[idx.id], first_row), statement]
 
     bases: dict[int, object] = {v.id: "argument" for v in graph.inputs}
     regions = {r.nodes[0]: r for r in find_regions(graph)}

@@ -60,7 +60,7 @@ def schedule(graph: Graph) -> Graph:
     return Graph(graph.inputs, [n for _, _, n in keyed], graph.outputs, graph.name)
 
 
-ADD_SCATTER = Primitive("add_scatter", lambda ts, **p: ts[0], ("axis", "batch_dims"), arity=3)
+ADD_SCATTER = Primitive("add_scatter", lambda ts, **p: ts[0], ("axis", "batch_dims"), arity=3, index_operand=2)
 # select(x > c, x, c) is fmax(x, c) for a constant c that is neither NaN (fmax would give
 # x at a NaN c) nor zero (at x = -c the select gives c's zero, fmax either zero), as NaN
 # in x gives c in both; select(x < c, x, c) is fmin: one ufunc pass instead of a compare

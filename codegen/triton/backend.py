@@ -97,7 +97,7 @@ def module_body(graph: Graph, name: str | None = None) -> tuple[str, str, list[t
     kernels, sources = [], []
     # An index computed in the graph is stored too, and checked after the launches: the
     # kernels mask what an index out of range would read or add, and the call raises.
-    computed = [n.inputs[1] for n in start.computed]
+    computed = [n.inputs[n.prim.index_operand] for n in start.computed]
     fusion = partition(Graph(runs.inputs, runs.nodes, runs.outputs + computed, runs.name))
     for group in fusion.groups:
         for v in group.outputs:
@@ -110,7 +110,8 @@ def module_body(graph: Graph, name: str | None = None) -> tuple[str, str, list[t
         body += kernel.launch()
         sources.append(kernel.source())
         kernels.append((kernel.name, group))
-    body += [start.check_index(node, tensors[node.inputs[1].id]) for node in start.computed]
+    body += [start.check_index(node, tensors[node.inputs[node.prim.index_operand].id])
+             for node in start.computed]
     body.append(_return(runs, tensors))
     host = [f"def {fname}({', '.join(params)}):"] + [f"    {line}" for line in body]
     return "\n\n".join(sources + ["\n".join(host) + "\n"]), fname, kernels, start.checks
