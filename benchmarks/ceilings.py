@@ -31,7 +31,7 @@ LIBRARIES = ("numpy", "ddc", "jax", "torch")
 
 def elementwise_calls(x: np.ndarray, y: np.ndarray) -> dict[str, dict[str, callable]]:
     """op -> library -> a zero-argument call computing it on x (and y), fresh output."""
-    from ddc.codegen.numpy_runtime import parallel, with_scalar
+    from ddc.codegen.numpy.runtime import parallel, with_scalar
 
     zero = np.float32(0)
     ops = {

@@ -88,12 +88,12 @@ def compile_times(workload: Workload, repeats: int = 7) -> dict[str, float]:
     import ddc
 
     samples: dict[str, list[float]] = {k: [] for k in STAGES + ("total",)}
-    from ddc.codegen import numpy as numpy_backend
+    from ddc.codegen.numpy import backend as numpy_backend
     from ddc.dsl import parser
 
     for _ in range(repeats):
         parser.parse.cache_clear()  # a cold compile: no cached ASTs or compiled sources
-        numpy_backend._load.cache_clear()
+        numpy_backend.load.cache_clear()
         t0 = time.perf_counter()
         forward = getattr(ddc.load(workload.path), workload.function)
         t1 = time.perf_counter()

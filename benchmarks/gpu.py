@@ -90,7 +90,7 @@ def timed_kernels(function, clock: Clock, spans: dict[str, list]):
 
 
 def dim_sizes(graph, args) -> dict[str, int]:
-    from ddc.codegen.numpy_args import plain_name
+    from ddc.codegen.common.arguments import plain_name
 
     sizes = {}
     for v, a in zip(graph.inputs, args):
@@ -239,7 +239,7 @@ def main(argv=None) -> int:
     torch.set_default_device(device)  # tensors the peers make (labels = arange(n)) land beside the inputs
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    from ddc.codegen.triton_runtime import triton  # ddc's runtime imports triton (interpreted without a GPU)
+    from ddc.codegen.triton.runtime import triton  # ddc's runtime imports triton (interpreted without a GPU)
 
     clock = Clock(torch, cuda)
     repeat = 2 if args.dry_run else args.repeat

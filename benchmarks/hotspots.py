@@ -37,7 +37,7 @@ def _instrumented(source: str) -> tuple[str, list[str]]:
 
 
 def statement_times(fn, args, repeats: int = 9) -> list[tuple[float, str]]:
-    from ddc.codegen import numpy as backend
+    from ddc.codegen.numpy import backend
 
     source, statements = _instrumented(fn.compiled().source)
     namespace = dict(backend._RUNTIME_NAMES)

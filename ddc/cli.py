@@ -191,9 +191,9 @@ def cmd_ir(args) -> int:
         stats = g.stats()
         print(f"# {len(g.nodes)} nodes: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
     if args.kernels:
-        from ddc.passes.fusion import fuse
+        from ddc.codegen.triton.partition import partition
 
-        print(fuse(g).describe(), end="")
+        print(partition(g).describe(), end="")
     return 0
 
 
@@ -202,9 +202,9 @@ def cmd_compile(args) -> int:
     f = _function(args)
     g = f.graph_for(_dtype(args))
     if args.backend == "numpy":
-        from ddc.codegen.numpy import module_source
+        from ddc.codegen.numpy.backend import module_source
     else:
-        from ddc.codegen.triton import module_source
+        from ddc.codegen.triton.backend import module_source
     text = module_source(g, args.fn)
     Path(args.output).write_text(text)
     print(f"wrote {args.output}: {args.fn}({', '.join(v.name or '?' for v in g.inputs)})")

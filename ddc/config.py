@@ -16,7 +16,7 @@ them on, run the thread's target in `contextvars.copy_context().run`.
 a checking variant of their numpy code, which raises `ddc.NumericsError` at the first node
 that produces a NaN (or an inf from finite inputs), with its line of `.dd` source. The
 normal code is untouched; the variant is generated and cached separately
-(`codegen/numpy_debug.py`).
+(`codegen/numpy/debug.py`).
 """
 from __future__ import annotations
 

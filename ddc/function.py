@@ -11,7 +11,6 @@ one, so they compose and stay lazy.
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -120,25 +119,27 @@ class Function:
     def __call__(self, *args, **kwargs):
         args = self.arrange(args, kwargs)
         code = self.compiled(self.bind_dtype(args))
-        from ddc.codegen.numpy_runtime import ArgumentError
+        from ddc.codegen.common.runtime import ArgumentError
 
         try:
             out = code(*args)
         except ArgumentError as e:
-            hint = self.dim_hint if str(e).startswith("dim ") else None
-            raise CallError(f"{self.name}: {e}", self._blamed(str(e)), hint=hint) from None
+            hint = self.dim_hint if e.dim is not None else None
+            raise CallError(f"{self.name}: {e}", self._blamed(e.parameter), hint=hint) from None
         except (NumericsError, DDIndexError) as e:
             e.span = e.span or self.span
             raise
         return self.structure(out) if self.structure else out
 
-    def _blamed(self, message: str) -> Span | None:
-        """The span of the parameter an argument error is about (the runtime's messages
-        name it first, as `parameter x` or `argument 2`), else the function's."""
-        who = _WHO.search(message)
-        if who is None or self.param_spans is None:
+    def _blamed(self, parameter: str | None) -> Span | None:
+        """The span of the parameter an argument error is about (its `parameter` field,
+        the runtime's `parameter x` or `argument 2`), else the function's."""
+        if parameter is None or self.param_spans is None:
             return self.span
-        index = self.param_names.index(who[1]) if who[1] in self.param_names else int(who[2] or -1)
+        from ddc.codegen.common.arguments import describe
+
+        named = [describe(v, i) for i, v in enumerate(self.graph.inputs)]
+        index = named.index(parameter) if parameter in named else -1
         return self.param_spans[index] if 0 <= index < len(self.param_spans) else self.span
 
     # -- pictures --------------------------------------------------------------------------
@@ -156,9 +157,6 @@ class Function:
         return f"<ddc.Function {self.name}({', '.join(self.param_names)})>"
 
 
-_WHO = re.compile(r"\b(?:parameter ([A-Za-z_][A-Za-z0-9_]*)|argument ([0-9]+))\b")
-
-
 def _compile(graph: Graph, backend: str, debug_nans: bool):
     if not debug_nans:
         from ddc.codegen import compile_graph
@@ -166,7 +164,7 @@ def _compile(graph: Graph, backend: str, debug_nans: bool):
         return compile_graph(graph, backend)
     if backend != "numpy":
         raise ValueError(f"debug_nans checks code of the numpy backend; this function uses {backend!r}")
-    from ddc.codegen.numpy_debug import compile_checked
+    from ddc.codegen.numpy.debug import compile_checked
 
     return compile_checked(graph)
 

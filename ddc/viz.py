@@ -12,7 +12,7 @@ A picture is the text IR laid out as dataflow:
 - constant-only subgraphs (constants, iotas, their broadcasts, and anything computed from
   them alone) are folded into the label of each node that uses them, as an expression,
   so a gradient's scaffolding of zeros and ones does not drown the real work;
-- with `kernels=True` the fusion groups of `ddc.passes.fusion.fuse` are clusters.
+- with `kernels=True` the kernels of `ddc.codegen.triton.partition` are clusters.
 
 Every label is a graphviz HTML label built from escaped text, so no name or value can
 break the dot source; node ids in it are minted (`n0`, `n1`, ...).
@@ -44,7 +44,6 @@ EDGE_STYLES = {  # dtype kind -> (graphviz style, colour)
     "int": ("dashed", "#2f6db5"),
     "bool": ("dotted", "#b5352f"),
 }
-COMMUTATIVE = {"add", "mul", "max", "min"}
 EXPRESSION_WIDTH = 48  # longer folded expressions are cut with an ellipsis
 
 
@@ -103,9 +102,9 @@ def _render(dot: graphviz.Digraph, fmt: str) -> bytes | None:
 
 
 def _kernel_groups(graph: Graph) -> list:
-    from ddc.passes.fusion import fuse
+    from ddc.codegen.triton.partition import partition
 
-    return list(fuse(graph).groups)
+    return list(partition(graph).groups)
 
 
 # -- the drawing ---------------------------------------------------------------------------
@@ -341,7 +340,7 @@ class _Expressions:
 # -- small helpers -------------------------------------------------------------------------
 
 def _order_matters(n: Node) -> bool:
-    return len(n.inputs) > 1 and n.prim.name not in COMMUTATIVE
+    return len(n.inputs) > 1 and not n.prim.commutative
 
 
 def _dtype_kind(v: Value) -> str:

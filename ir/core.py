@@ -54,8 +54,21 @@ class Primitive:
 
     `type_rule(in_types, **params) -> TensorType` checks its inputs and gives the output type
     (raising `IRError` on misuse). `params` lists the static parameter names in print order.
-    `linear` marks primitives that are linear in their inputs (or in all but their
-    non-differentiable ones), which is what the transpose table must cover.
+    The traits are what passes and backends ask of a primitive, here once:
+
+    - `linear`: linear in its inputs (or in all but its non-differentiable ones), which is
+      what the transpose table must cover;
+    - `elementwise`: output element i depends on input elements i alone;
+    - `commutative`: a binary op whose operands may be swapped (cse merges `x+y`, `y+x`);
+    - `view`: its value can be a view of its first input's memory (no new buffer);
+    - `broadcast`: makes a value from less memory than its size (numpy returns a
+      broadcast view: never written in place, copied when returned);
+    - `reduction`: combines elements along axes (a Triton kernel's anchor);
+    - `finite_to_finite`: finite inputs always give a finite output (no NaN/inf check
+      needed after it in the checking variant);
+    - `cheap`: map-like and cheap enough to recompute in each kernel that reads it;
+    - `index_operand`: for a primitive that indexes, which operand is the index (checked
+      at call time, `ir.requirements`).
     """
 
     name: str
@@ -64,6 +77,13 @@ class Primitive:
     arity: int | None = 1  # None: variadic
     linear: bool = False
     elementwise: bool = False
+    commutative: bool = False
+    view: bool = False
+    broadcast: bool = False
+    reduction: bool = False
+    finite_to_finite: bool = False
+    cheap: bool = False
+    index_operand: int | None = None
 
     def __repr__(self) -> str:
         return self.name

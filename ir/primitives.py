@@ -53,12 +53,15 @@ def _elementwise(name: str, float_only: bool):
 
 
 for _n in UNARY_FLOAT:
-    register(Primitive(_n, _elementwise(_n, True), elementwise=True))
+    register(Primitive(_n, _elementwise(_n, True), elementwise=True,
+                       finite_to_finite=_n in ("tanh", "logistic", "sin", "cos")))
 for _n in UNARY_ANY:
-    register(Primitive(_n, _elementwise(_n, False), elementwise=True, linear=_n == "neg"))
+    register(Primitive(_n, _elementwise(_n, False), elementwise=True, linear=_n == "neg",
+                       finite_to_finite=True, cheap=True))
 for _n in BINARY_ARITH:
     register(Primitive(_n, _elementwise(_n, False), arity=2, elementwise=True,
-                       linear=_n in ("add", "sub", "mul", "div")))
+                       linear=_n in ("add", "sub", "mul", "div"), commutative=_n in ("add", "mul", "max", "min"),
+                       finite_to_finite=_n in ("max", "min"), cheap=_n != "div"))
 for _n in BINARY_FLOAT:
     register(Primitive(_n, _elementwise(_n, True), arity=2, elementwise=True))
 
@@ -81,7 +84,7 @@ def _compare_rule(ts, direction):
     return t.with_dtype(bool_)
 
 
-register(Primitive("compare", _compare_rule, ("direction",), arity=2, elementwise=True))
+register(Primitive("compare", _compare_rule, ("direction",), arity=2, elementwise=True, cheap=True))
 
 
 def _select_rule(ts):
@@ -95,7 +98,8 @@ def _select_rule(ts):
 
 
 # linear in on_true/on_false (the predicate is never differentiated)
-register(Primitive("select", _select_rule, arity=3, elementwise=True, linear=True))
+register(Primitive("select", _select_rule, arity=3, elementwise=True, linear=True, finite_to_finite=True,
+                   cheap=True))
 
 
 def _convert_rule(ts, dtype: DType):
@@ -103,14 +107,14 @@ def _convert_rule(ts, dtype: DType):
     return t.with_dtype(dtype)
 
 
-register(Primitive("convert", _convert_rule, ("dtype",), elementwise=True, linear=True))
+register(Primitive("convert", _convert_rule, ("dtype",), elementwise=True, linear=True, cheap=True))
 
 
 def _identity_rule(ts):
     return ts[0]
 
 
-register(Primitive("stop_gradient", _identity_rule, elementwise=True))
+register(Primitive("stop_gradient", _identity_rule, elementwise=True, view=True, finite_to_finite=True, cheap=True))
 
 
 # -- structural ----------------------------------------------------------------------------
@@ -137,7 +141,8 @@ def _broadcast_rule(ts, shape, broadcast_dimensions):
     return t.with_shape(shape)
 
 
-register(Primitive("broadcast_in_dim", _broadcast_rule, ("shape", "broadcast_dimensions"), linear=True))
+register(Primitive("broadcast_in_dim", _broadcast_rule, ("shape", "broadcast_dimensions"), linear=True,
+                   broadcast=True, finite_to_finite=True, cheap=True))
 
 
 def _reshape_rule(ts, shape):
@@ -148,7 +153,7 @@ def _reshape_rule(ts, shape):
     return t.with_shape(shape)
 
 
-register(Primitive("reshape", _reshape_rule, ("shape",), linear=True))
+register(Primitive("reshape", _reshape_rule, ("shape",), linear=True, view=True, finite_to_finite=True, cheap=True))
 
 
 def _transpose_rule(ts, permutation):
@@ -158,7 +163,8 @@ def _transpose_rule(ts, permutation):
     return t.with_shape(t.shape[p] for p in permutation)
 
 
-register(Primitive("transpose", _transpose_rule, ("permutation",), linear=True))
+register(Primitive("transpose", _transpose_rule, ("permutation",), linear=True, view=True, finite_to_finite=True,
+                   cheap=True))
 
 
 def _reduce_rule(name):
@@ -172,8 +178,8 @@ def _reduce_rule(name):
     return rule
 
 
-register(Primitive("reduce_sum", _reduce_rule("reduce_sum"), ("axes",), linear=True))
-register(Primitive("reduce_max", _reduce_rule("reduce_max"), ("axes",)))
+register(Primitive("reduce_sum", _reduce_rule("reduce_sum"), ("axes",), linear=True, reduction=True))
+register(Primitive("reduce_max", _reduce_rule("reduce_max"), ("axes",), reduction=True))
 
 
 def _dot_general_rule(ts, contract, batch):
@@ -223,7 +229,8 @@ def _slice_rule(ts, start, limit, stride):
     return t.with_shape(slice_length(s, l, k) for s, l, k in zip(start, limit, stride))
 
 
-register(Primitive("slice", _slice_rule, ("start", "limit", "stride"), linear=True))
+register(Primitive("slice", _slice_rule, ("start", "limit", "stride"), linear=True, view=True, finite_to_finite=True,
+                   cheap=True))
 
 
 def strided_extent(n: D.Dim, stride: int) -> D.Dim:
@@ -247,7 +254,7 @@ def _pad_rule(ts, low, high, interior):
 
 
 # zero padding only: what the transpose of `slice` needs
-register(Primitive("pad", _pad_rule, ("low", "high", "interior"), linear=True))
+register(Primitive("pad", _pad_rule, ("low", "high", "interior"), linear=True, finite_to_finite=True, cheap=True))
 
 
 def _concatenate_rule(ts, axis):
@@ -266,7 +273,8 @@ def _concatenate_rule(ts, axis):
     return first.with_shape(total if i == axis else d for i, d in enumerate(first.shape))
 
 
-register(Primitive("concatenate", _concatenate_rule, ("axis",), arity=None, linear=True))
+register(Primitive("concatenate", _concatenate_rule, ("axis",), arity=None, linear=True, finite_to_finite=True,
+                   cheap=True))
 
 
 def gather_shape(x: TensorType, idx: TensorType, axis: int, batch_dims: int):
@@ -295,7 +303,8 @@ def _gather_rule(ts, axis, batch_dims):
     return x.with_shape(gather_shape(x, idx, axis, batch_dims))
 
 
-register(Primitive("gather", _gather_rule, ("axis", "batch_dims"), arity=2, linear=True))
+register(Primitive("gather", _gather_rule, ("axis", "batch_dims"), arity=2, linear=True, finite_to_finite=True,
+                   index_operand=1))
 
 
 def _scatter_add_rule(ts, axis, batch_dims, shape):
@@ -308,7 +317,8 @@ def _scatter_add_rule(ts, axis, batch_dims, shape):
     return out
 
 
-register(Primitive("scatter_add", _scatter_add_rule, ("axis", "batch_dims", "shape"), arity=2, linear=True))
+register(Primitive("scatter_add", _scatter_add_rule, ("axis", "batch_dims", "shape"), arity=2, linear=True,
+                   index_operand=1))
 
 
 def _iota_rule(ts, shape, dimension, dtype):
@@ -317,7 +327,7 @@ def _iota_rule(ts, shape, dimension, dtype):
     return t
 
 
-register(Primitive("iota", _iota_rule, ("shape", "dimension", "dtype"), arity=0))
+register(Primitive("iota", _iota_rule, ("shape", "dimension", "dtype"), arity=0, broadcast=True))
 
 
 def _constant_rule(ts, value, dtype):

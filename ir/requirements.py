@@ -1,7 +1,7 @@
 """What a call must satisfy for a graph to be valid, derived from the graph itself.
 
 Two kinds of check, both made at call time, right after the dims are bound from the
-arguments, by every backend (`codegen/numpy_args.py` writes them) and by the reference
+arguments, by every backend (`codegen/common/arguments.py` writes them) and by the reference
 evaluator:
 
 - `DimRequirement`: a dim expression that must be >= 0. Every slice needs
@@ -127,11 +127,6 @@ dim_rules: dict[str, Callable[[Node], list[D.Dim]]] = {
 # transpose; a broadcast repeats them).
 KEEPS_VALUES = ("reshape", "transpose", "broadcast_in_dim")
 
-# The primitives that index, and which of their operands is the index. A backend's own
-# indexing primitives (numpy's fused add_scatter) are passed to `call_checks` besides.
-INDEXED = {"gather": 1, "scatter_add": 1}
-
-
 def index_root(v: Value, producers: Mapping[int, Node]) -> tuple[Value, Node | None]:
     """The value whose elements `v` holds, looking through KEEPS_VALUES, and its producer
     (None for a graph input)."""
@@ -163,11 +158,12 @@ class Checks:
     computed: list[Node]
 
 
-def call_checks(graphs: Sequence[Graph], indexed: Mapping[str, int] = INDEXED) -> Checks:
+def call_checks(graphs: Sequence[Graph]) -> Checks:
     """The checks of running `graphs[0]`. Later graphs are forms of it (a backend's
     rewritten graph): their index checks are added where new, as a rewrite may make a
     gather of its own (a one-hot pick), but not their dims, which an exact rewrite never
-    makes stricter. Inputs are matched by position."""
+    makes stricter. Inputs are matched by position. The indexing nodes are those whose
+    primitive has an `index_operand` (a backend's own too: numpy's fused add_scatter)."""
     prologue: list = []
     seen: set = set()
     computed: list[Node] = []
@@ -188,9 +184,9 @@ def call_checks(graphs: Sequence[Graph], indexed: Mapping[str, int] = INDEXED) -
             if graph is graphs[0]:
                 for expr in (*node.out.shape, *dim_rules.get(node.prim.name, lambda n: [])(node)):
                     require(expr, node)
-            if node.prim.name not in indexed:
+            if node.prim.index_operand is None:
                 continue
-            bound, idx = index_bound(node), node.inputs[indexed[node.prim.name]]
+            bound, idx = index_bound(node), node.inputs[node.prim.index_operand]
             root, made_by = index_root(idx, producers)
             if made_by is None:
                 add(("index", positions[root.id], bound),

@@ -5,12 +5,17 @@ that is wrong, instead of as a numpy error three passes later.
 """
 from __future__ import annotations
 
+from typing import Mapping
+
 from ddc.errors import IRError
 
-from .core import PRIMITIVES, Graph
+from .core import PRIMITIVES, Graph, Primitive
 
 
-def verify(g: Graph) -> Graph:
+def verify(g: Graph, backend: Mapping[str, Primitive] | None = None) -> Graph:
+    """`g` if well formed, else an IRError at the first fault. `backend`: the private
+    primitives of the backend about to run `g` (its own lowering's), also allowed."""
+    known = PRIMITIVES if backend is None else {**PRIMITIVES, **backend}
     defined: set[int] = set()
     for v in g.inputs:
         if v.id in defined:
@@ -18,7 +23,7 @@ def verify(g: Graph) -> Graph:
         defined.add(v.id)
     for i, n in enumerate(g.nodes):
         where = f"graph {g.name}, node {i} ({n.prim.name})"
-        if PRIMITIVES.get(n.prim.name) is not n.prim:
+        if known.get(n.prim.name) is not n.prim:
             raise IRError(f"{where}: unregistered primitive")
         if n.prim.arity is not None and len(n.inputs) != n.prim.arity:
             raise IRError(f"{where}: takes {n.prim.arity} inputs, has {len(n.inputs)}")

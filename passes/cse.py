@@ -6,12 +6,11 @@ from ddc.ir import Graph, Node, Value
 from .util import traced
 
 # Inputs of these are put in a canonical order, so `x*y` and `y*x` are one node.
-COMMUTATIVE = {"add", "mul", "max", "min"}
 
 
 def _key(node: Node) -> tuple:
     prim, ids, params = node.key()
-    symmetric = node.prim.name in COMMUTATIVE or (
+    symmetric = node.prim.commutative or (
         node.prim.name == "compare" and node.params["direction"] in ("eq", "ne"))
     return prim, tuple(sorted(ids)) if symmetric else ids, params
 

@@ -30,7 +30,7 @@ from typing import Callable
 
 import numpy as np
 
-from ddc.codegen import numpy_runtime
+from ddc.codegen.numpy import runtime as numpy_runtime
 from ddc.ir import Builder, Graph, Node, Value
 from ddc.ir.dims import Sym
 

@@ -25,7 +25,7 @@ import pytest
 
 from ddc import ir
 from ddc.codegen import compile_graph
-from ddc.codegen.numpy_debug import compile_checked
+from ddc.codegen.numpy.debug import compile_checked
 from ddc.ir import Builder, TensorType, Value, bool_, f32, f64, i32, i64
 from ddc.ir.reference import evaluate
 from tests.backends import GPU_ULPS, interpreted, mismatches

@@ -153,10 +153,10 @@ def test_gradient_graph_labels_and_colours():
 
 
 def test_fused_graph_draws_kernels_as_clusters():
-    from ddc.passes.fusion import fuse
+    from ddc.codegen.triton.partition import partition
 
     g = grad(mlp_loss(), (0, 1, 2))
-    groups = fuse(g).groups
+    groups = partition(g).groups
     svg = viz.to_dot(g, kernels=True).pipe(format="svg", encoding="utf-8")
     boxes, centres = {}, node_centres(svg)
     for e in ET.fromstring(svg).iter(f"{SVG}g"):

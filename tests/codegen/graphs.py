@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ddc import ir
-from ddc.codegen.numpy import compile
+from ddc.codegen.numpy.backend import compile
 
 
 def make_graph(build, *types, names=None, name="f") -> ir.Graph:

@@ -243,7 +243,7 @@ def test_a_valid_call_pays_microseconds_for_the_check():
     x, idx = np.arange(1024, dtype=F32), np.random.default_rng(0).integers(0, 1024, 1024).astype(np.int32)
     assert "check_indices(" in m.pick.source
     np.testing.assert_array_equal(m.pick(x, idx), x[idx])
-    from ddc.codegen.numpy_runtime import check_indices
+    from ddc.codegen.numpy.runtime import check_indices
 
     start = time.perf_counter()
     for _ in range(1000):
@@ -272,7 +272,7 @@ def test_every_path_raises_the_same_error_word_for_word():
 
 
 def test_a_computed_index_checked_in_row_blocks_is_reported_at_its_row(monkeypatch):
-    from ddc.codegen import numpy_runtime
+    from ddc.codegen.numpy import runtime as numpy_runtime
 
     monkeypatch.setattr(numpy_runtime, "THREADS", 2)
     monkeypatch.setattr(numpy_runtime, "PARALLEL_MIN_SIZE", 1 << 10)  # many blocks of rows

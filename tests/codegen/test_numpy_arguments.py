@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from ddc import IRError, ir
-from ddc.codegen.numpy import compile
-from ddc.codegen.numpy_runtime import ArgumentError
+from ddc.codegen.numpy.backend import compile
+from ddc.codegen.common.runtime import ArgumentError
 from ddc.ir import Sym, bool_, f32, f64, i32
 
 from .graphs import make_graph
@@ -43,6 +43,20 @@ def test_wrong_float_dtype_says_what_to_cast_to(mlp):
     msg = str(e.value)
     assert "parameter W1" in msg and "f32[d,h]" in msg and "float64" in msg
     assert "dtype=np.float32" in msg
+
+
+def test_argument_errors_carry_their_fields(mlp):
+    """What `ddc.Function` blames a parameter by: fields, not the message's words."""
+    x, W1, b1 = arrays()
+    with pytest.raises(ArgumentError) as e:
+        mlp(x, np.ones((5, 3), np.float32), b1)
+    assert (e.value.parameter, e.value.dim, e.value.expected, e.value.got) == ("parameter W1", "d", 4, 5)
+    with pytest.raises(ArgumentError) as e:
+        mlp(x, W1.astype(np.float64), b1)
+    assert (e.value.parameter, e.value.expected, e.value.dim) == ("parameter W1", "f32[d,h]", None)
+    with pytest.raises(ArgumentError) as e:
+        mlp(x, W1)
+    assert e.value.parameter is None
 
 
 def test_int_array_for_a_float_parameter_is_an_error(mlp):

@@ -6,10 +6,11 @@ import numpy as np
 
 import ddc
 from ddc import ir
-from ddc.codegen import numpy_runtime
-from ddc.codegen.numpy import compile
-from ddc.codegen.numpy_blocks import find_regions
-from ddc.codegen.numpy_fusion import fuse, optimize
+from ddc.codegen.numpy import runtime as numpy_runtime
+from ddc.codegen.numpy.backend import compile
+from ddc.codegen.numpy.blocks import find_regions
+from ddc.codegen.numpy.fusion import lower
+from ddc.passes.optimize import optimize
 from ddc.ir import f64
 
 from .graphs import make_graph
@@ -22,7 +23,7 @@ def T(*shape):
 
 
 def regions(graph):
-    return find_regions(fuse(optimize(graph)))
+    return find_regions(lower(optimize(graph)))
 
 
 def test_a_softmax_cross_entropy_gradient_runs_in_one_donated_region():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ddc import ir
-from ddc.codegen.numpy import compile
+from ddc.codegen.numpy.backend import compile
 from ddc.ir import f32, f64, i32
 
 from .graphs import make_graph

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ddc import ir
-from ddc.codegen import numpy_runtime
-from ddc.codegen.numpy import compile
+from ddc.codegen.numpy import runtime as numpy_runtime
+from ddc.codegen.numpy.backend import compile
 from ddc.ir import Sym, f32, f64, i32
 
 from .graphs import make_graph

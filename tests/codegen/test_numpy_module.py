@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ddc import ir
-from ddc.codegen.numpy import compile, module_source
+from ddc.codegen.numpy.backend import compile, module_source
 from ddc.ir import Sym, f32, f64, i32
 
 from .graphs import make_graph

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from ddc import ir
-from ddc.codegen import numpy_runtime
-from ddc.codegen.naming import MINTED, Minter, label, stem
-from ddc.codegen.numpy import compile
+from ddc.codegen.numpy import runtime as numpy_runtime
+from ddc.codegen.common.naming import MINTED, Minter, label, stem
+from ddc.codegen.numpy.backend import compile
 from ddc.ir import Sym, f64
 
 from .graphs import make_graph

@@ -17,9 +17,9 @@ import pytest
 import torch
 
 from ddc import ir
-from ddc.codegen import triton as triton_backend
-from ddc.codegen import triton_runtime
-from ddc.codegen.numpy_runtime import ArgumentError
+from ddc.codegen.triton import backend as triton_backend
+from ddc.codegen.triton import runtime as triton_runtime
+from ddc.codegen.common.runtime import ArgumentError
 from ddc.errors import DDIndexError, IRError
 from ddc.ir import Builder, Sym, TensorType, Value, f32, f64, i32
 from ddc.passes import autodiff
@@ -431,3 +431,25 @@ def test_a_column_sum_takes_wide_tiles_of_its_contiguous_axis():
     x = np.random.default_rng(3).standard_normal((300, 70))
     np.testing.assert_allclose(columns(x).cpu().numpy(), x.sum(0), rtol=1e-12)
     np.testing.assert_allclose(rows(x).cpu().numpy(), x.sum(1), rtol=1e-12)
+
+
+def test_kernels_come_from_cleaned_graphs():
+    """The shared pipeline runs first: `(exp(x) * 1.0 + 0.0) * exp(x)` is one kernel with
+    one exp (cse), no `* 1.0` (simplify), and the `+ 0.0` kept (it turns -0.0 into +0.0);
+    `x ** 2` is simplify's `x * x`, not a second copy of the small-power rewrite in the
+    backend."""
+    def build(b, x):
+        e = b.bind("exp", x)
+        scaled = b.bind("add", b.bind("mul", e, b.full(1.0, x.type)), b.full(0.0, x.type))
+        return b.bind("mul", scaled, b.bind("exp", x))
+
+    g = make_graph(build, T(7))
+    compiled = triton_backend.compile(g)
+    assert compiled.num_kernels == 1
+    assert compiled.source.count("tl.exp(") == 1
+    assert "* 1.0" not in compiled.source and "1.0, tl.float64" not in compiled.source
+    x = np.linspace(-2, 2, 7)
+    np.testing.assert_allclose(compiled(x).cpu().numpy(), (np.exp(x) + 0.0) * np.exp(x), rtol=1e-12)
+
+    square = triton_backend.compile(make_graph(lambda b, x: b.bind("pow", x, b.full(2.0, x.type)), T(5)))
+    assert "elementwise over [5]: mul\n" in square.source and "power(" not in square.source

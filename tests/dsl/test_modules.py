@@ -62,7 +62,7 @@ def test_imports_resolve_beside_the_file_and_functions_compose(tmp_path):
     assert module.path == tmp_path / "model.dd" and list(module.functions) == ["loss", "step"]
     rng = np.random.default_rng(0)
     W, x, t = rng.standard_normal((3, 2)), rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
-    from ddc.codegen.numpy import compile
+    from ddc.codegen.numpy.backend import compile
 
     value = compile(module.functions["loss"].lower(ir.f64))(W, x, t)
     close(value, np.mean((2 * x @ W - t) ** 2))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ddc import ir
-from ddc.codegen.numpy import compile
+from ddc.codegen.numpy.backend import compile
 from ddc.ir import Builder, Sym, TensorType, Value, f64
 from ddc.passes.dce import dce
 from ddc.passes.hoist_broadcasts import hoist_broadcasts

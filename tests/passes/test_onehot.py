@@ -6,7 +6,7 @@ import pytest
 
 import ddc
 from ddc import ir
-from ddc.codegen.numpy import compile
+from ddc.codegen.numpy.backend import compile
 from ddc.ir import Builder, Sym, TensorType, Value, f64, i32
 from ddc.ir.reference import evaluate
 from ddc.passes.autodiff import grad

@@ -18,7 +18,7 @@ import pytest
 
 import ddc
 from ddc import ir
-from ddc.codegen.numpy import compile
+from ddc.codegen.numpy.backend import compile
 from ddc.ir import Builder, Sym, Value, f64, i32, i64
 from ddc.passes.vmap import batch_rules, vmap
 

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 import ddc
-from ddc.codegen import numpy_runtime
-from ddc.codegen.naming import MINTED
-from ddc.codegen.numpy import module_source
+from ddc.codegen.numpy import runtime as numpy_runtime
+from ddc.codegen.common.naming import MINTED
+from ddc.codegen.numpy.backend import module_source
 
 SENTINEL = "pwned"
 PAYLOAD = f"__import__('os').system('touch {SENTINEL}'); open('{SENTINEL}', 'w')"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import ddc
-from ddc.codegen.numpy_runtime import thread_count
+from ddc.codegen.numpy.runtime import thread_count
 from ddc.dsl import parser
 
 THREADS = 8
@@ -167,7 +167,7 @@ def test_thread_count_reads_the_first_omp_entry_or_falls_back(value, threads):
 def test_an_omp_list_does_not_crash_ddc():
     env = dict(os.environ, OMP_NUM_THREADS="4,2")
     code = ("import numpy as np, ddc\n"
-            "from ddc.codegen import numpy_runtime\n"
+            "from ddc.codegen.numpy import runtime as numpy_runtime\n"
             "f = ddc.loads('def f(x: f32[n]) -> f32:\\n    return sum(x)\\n').f\n"
             "print(numpy_runtime.THREADS, f(np.ones(3, np.float32)))\n")
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)

@@ -1,8 +1,10 @@
-"""The prologue of a generated numpy function: check every argument and bind the dims.
+"""The prologue of a generated function, for either backend: check every argument and
+bind the dims.
 
-For each parameter the generated code inlines the cheap test (an ndarray of the declared
-dtype and rank) and calls `check_array` from the runtime only when it fails, which either
-converts Python numbers and lists or raises an `ArgumentError`. Each symbolic dim name is
+For each parameter the backend's `convert` gives the lines that make it the backend's
+array type or raise an `ArgumentError`; the numpy backend's inline the cheap test (an
+ndarray of the declared dtype and rank) and call `check_array` only when it fails (see
+`codegen.numpy.arguments`). Each symbolic dim name is
 bound from the first parameter axis that is exactly that name; later axes with the same
 name, static sizes and compound sizes (`n-1`) are compared against it:
 
@@ -29,18 +31,10 @@ from typing import Callable
 from ddc.errors import IRError
 from ddc.ir import dims as D
 from ddc.ir.core import Graph, Node, Value
-from ddc.ir.dtypes import DType
-from ddc.ir.requirements import INDEXED, Checks, DimRequirement, IndexCheck, call_checks, index_bound
+from ddc.ir.requirements import Checks, DimRequirement, IndexCheck, call_checks, index_bound
 from ddc.ir.types import TensorType
 
 from .naming import Minter, label, stem
-
-# The runtime's dtype objects (`numpy_runtime.f32`, ...), by ddc dtype name.
-_DTYPE_REFS = {"bool": "bool_", "i32": "i32", "i64": "i64", "f32": "f32", "f64": "f64"}
-
-
-def dtype_ref(dtype: DType) -> str:
-    return _DTYPE_REFS[dtype.name]
 
 
 def plain_name(d: D.Dim) -> str | None:
@@ -65,6 +59,7 @@ class DimBinder:
         self.mint = mint
         self.idents: dict[str, str] = {}
         self.binders: dict[str, str] = {}
+        self.read: set[str] | None = None  # when a set: collects each identifier `expr` reads
 
     def bind(self, name: str, binder: str) -> str:
         self.idents[name] = self.mint(name, "dim")
@@ -75,11 +70,21 @@ class DimBinder:
         if name not in self.idents:
             raise IRError(f"dim {name} is not the size of any parameter axis, "
                           f"so it cannot be known at call time")
+        if self.read is not None:
+            self.read.add(self.idents[name])
         return self.idents[name]
 
     def expr(self, d: D.Dim) -> str:
         """The dim as a Python expression over the bound identifiers."""
         return D.render(d, self.ident)
+
+    def comment(self, d: D.Dim) -> str:
+        """`expr`, for a comment: not counted as read."""
+        read, self.read = self.read, None
+        try:
+            return self.expr(d)
+        finally:
+            self.read = read
 
     @staticmethod
     def label(name: str) -> str:
@@ -95,22 +100,12 @@ class DimBinder:
         return f"{t.dtype.name}[{','.join(self.text(d) for d in t.shape)}]"
 
 
-def numpy_conversion(v: Value, p: str, who: str, declared: str) -> list[str]:
-    """Make parameter `p` an ndarray of its dtype and rank (or raise): the cheap test
-    inline, `check_array` only when it fails."""
-    dt = dtype_ref(v.dtype)
-    return [
-        f"if type({p}) is not np.ndarray or {p}.dtype != {dt} or {p}.ndim != {v.ndim}:",
-        f"    {p} = check_array({p}, {dt}, {v.ndim}, {who!r}, {declared!r})",
-    ]
-
-
 def prologue(inputs: list[Value], params: list[str], dims: DimBinder,
-             convert: Callable[[Value, str, str, str], list[str]] = numpy_conversion) -> list[str]:
+             convert: Callable[[Value, str, str, str], list[str]]) -> list[str]:
     """Lines that check each argument and bind every dim name they determine.
 
     `convert(value, param, who, declared)` gives the lines that turn one argument into the
-    backend's array type (numpy's by default; the Triton backend makes torch tensors)."""
+    backend's array type (an ndarray, a torch tensor)."""
     lines: list[str] = []
     compound: list[tuple[str, str, int, D.Dim]] = []  # like n-1: checked once n is bound
     for index, (v, p) in enumerate(zip(inputs, params)):
@@ -173,28 +168,27 @@ class FunctionStart:
     checks: list  # the check table: the prologue's checks, then any the body adds
     computed: list[Node]  # indexing nodes of the last graph whose index the body must check
 
-    def check_index(self, node: Node, idx: str, position: int = 1, first_row: str | None = None) -> str:
-        """The line checking `node`'s computed index (its input `position`, named `idx`;
+    def check_index(self, node: Node, idx: str, first_row: str | None = None) -> str:
+        """The line checking `node`'s computed index (its `index_operand`, named `idx`;
         its rows start at `first_row` of the whole index inside a row block), added to
         the table."""
         self.checks.append(IndexCheck(None, index_bound(node), node.span, node.prim.name,
-                                      node.inputs[position].name, None))
+                                      node.inputs[node.prim.index_operand].name, None))
         line = index_line(len(self.checks) - 1, idx, self.dims.expr(index_bound(node)))
         return line if first_row is None else f"{line[:-1]}, {first_row})"
 
 
-def start_function(graph: Graph, name: str | None = None,
-                   convert: Callable[[Value, str, str, str], list[str]] = numpy_conversion,
-                   runs: Graph | None = None, indexed=INDEXED) -> FunctionStart:
-    """`runs`: the form of `graph` the body computes, when the backend rewrote it; its
-    checks are made too, and its computed indices are the ones the body checks.
-    `indexed`: the indexing primitives, with the position of their index operand."""
+def start_function(graph: Graph, convert: Callable[[Value, str, str, str], list[str]],
+                   name: str | None = None, runs: Graph | None = None) -> FunctionStart:
+    """`convert`: see `prologue`. `runs`: the form of `graph` the body computes, when the
+    backend rewrote it; its checks are made too, and its computed indices are the ones
+    the body checks."""
     mint = Minter()
     minted = mint(graph.name, "f")
     params = [mint(v.name, "arg") for v in graph.inputs]
     dims = DimBinder(mint)
     body = prologue(graph.inputs, params, dims, convert=convert)
-    checks: Checks = call_checks([graph] if runs is None else [graph, runs], indexed)
+    checks: Checks = call_checks([graph] if runs is None else [graph, runs])
     body += check_lines(checks.prologue, params, dims)
     return FunctionStart(mint, name or minted, params, dims, body,
                          {v.id: p for v, p in zip(graph.inputs, params)}, checks.prologue,

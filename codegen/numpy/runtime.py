@@ -1,6 +1,7 @@
 """Helpers called by code that ddc's numpy backend generates.
 
-This file is copied verbatim into every exported module (`ddc compile ... -o f.py`), so it
+This file is copied verbatim into every exported module (`ddc compile ... -o f.py`), with
+its import of the shared runtime (`codegen.common.runtime`) replaced by that file, so it
 needs numpy alone. None of its top-level names ends in `_<digits>`, the shape of every
 name the code generator mints, so generated names never shadow these.
 """
@@ -9,6 +10,9 @@ import os
 
 import numpy as np
 
+from ddc.codegen.common.runtime import (  # noqa: F401  (exports embed that file here)
+    ArgumentError, IndexFault, PYTHON_KINDS, dim_error, dim_fault, multiply_out, size_error)
+
 bool_ = np.dtype("bool")
 i32 = np.dtype("int32")
 i64 = np.dtype("int64")
@@ -16,15 +20,7 @@ f32 = np.dtype("float32")
 f64 = np.dtype("float64")
 
 
-class ArgumentError(ValueError):
-    """An argument that does not match the compiled function's signature."""
-
-
 # -- argument checks: the generated code inlines the fast path and calls these otherwise --
-
-# The kinds of array a Python literal may become: ints fit int and float parameters.
-PYTHON_KINDS = {"b": "b", "i": "if", "f": "f"}
-
 
 def check_array(value, dtype, ndim, who, declared):
     """Turn `value` into an array of `dtype` and rank `ndim`, or say what is wrong with it.
@@ -43,10 +39,11 @@ def check_array(value, dtype, ndim, who, declared):
     if array.dtype != dtype:
         raise ArgumentError(
             f"{who} expects {declared}, got a {array.dtype} array; "
-            f"cast it first, e.g. np.asarray(value, dtype=np.{dtype.name})"
-        )
+            f"cast it first, e.g. np.asarray(value, dtype=np.{dtype.name})",
+            parameter=who, expected=declared, got=array.dtype)
     if array.ndim != ndim:
-        raise ArgumentError(f"{who} expects {ndim} dims ({declared}), got shape {array.shape}")
+        raise ArgumentError(f"{who} expects {ndim} dims ({declared}), got shape {array.shape}",
+                            parameter=who, expected=declared, got=array.shape)
     return array
 
 
@@ -54,44 +51,15 @@ def python_array(value, dtype, who, declared):
     try:
         inferred = np.asarray(value)
     except ValueError as e:
-        raise ArgumentError(f"{who} expects {declared}, got a value numpy cannot read: {e}") from None
+        raise ArgumentError(f"{who} expects {declared}, got a value numpy cannot read: {e}",
+                            parameter=who, expected=declared) from None
     if inferred.size and dtype.kind not in PYTHON_KINDS.get(inferred.dtype.kind, ""):
-        raise ArgumentError(f"{who} expects {declared}, got Python values of dtype {inferred.dtype}")
+        raise ArgumentError(f"{who} expects {declared}, got Python values of dtype {inferred.dtype}",
+                            parameter=who, expected=declared, got=inferred.dtype)
     try:
         return np.asarray(value, dtype=dtype)
     except OverflowError as e:
-        raise ArgumentError(f"{who} expects {declared}: {e}") from None
-
-
-def dim_error(who, axis, size, dim, bound, binder):
-    return ArgumentError(f"dim {dim} of {who} is {size}, but {binder} bound {dim} = {bound} (axis {axis})")
-
-
-def size_error(who, axis, size, declared_size, expected):
-    wanted = declared_size if declared_size == str(expected) else f"{declared_size} = {expected}"
-    return ArgumentError(f"dim {axis} of {who} is {size}, expected {wanted}")
-
-
-# -- call-time checks: each refers to the compiled function's check table by position ---
-
-class IndexFault(IndexError):
-    """A call-time check failed: `check` is its position in the function's check table
-    (ddc turns this into a located DDIndexError), `detail` what failed: the dims' values
-    for a dim requirement, else (position, value, bound) of the first bad index."""
-
-    def __init__(self, check, detail):
-        super().__init__(check, detail)
-        self.check, self.detail = check, detail
-
-    def __str__(self):
-        if len(self.detail) == 3 and isinstance(self.detail[0], tuple):
-            at, value, bound = self.detail
-            return f"index{list(at)} = {value} is outside [0, {bound}) (check {self.check})"
-        return f"the dims {self.detail} violate requirement {self.check} of this function"
-
-
-def dim_fault(check, dims):
-    return IndexFault(check, tuple(int(d) for d in dims))
+        raise ArgumentError(f"{who} expects {declared}: {e}", parameter=who, expected=declared) from None
 
 
 _UNSIGNED = {4: np.dtype("uint32"), 8: np.dtype("uint64")}
@@ -145,22 +113,6 @@ def convert(x, dtype):
     r = np.where(inside, x, 0).astype(dtype)
     r = np.where(x >= high, info.max, np.where(x < low, info.min, r)).astype(dtype, copy=False)
     return r[()]
-
-
-def multiply_out(x, n, mul, square, reciprocal):
-    """x ** n for an int n != 0, by repeated squaring as JAX's `integer_pow` does it: the
-    product of the squarings x, x**2, x**4, ... that n's bits select, in that order; for
-    n < 0, the reciprocal of x ** -n. The one definition of this chain: the numpy backend
-    runs it on arrays, the Triton backend on source text, constant folding on scalars, so
-    every path rounds the same way (to the last bit, as JAX)."""
-    acc, power, m = None, x, abs(n)
-    while True:
-        if m & 1:
-            acc = power if acc is None else mul(acc, power)
-        m >>= 1
-        if not m:
-            return reciprocal(acc) if n < 0 else acc
-        power = square(power)
 
 
 def integer_pow(x, n):

@@ -28,17 +28,14 @@ if DEVICE.type == "cpu" and "TRITON_INTERPRET" not in os.environ:
 import triton  # noqa: E402  (after TRITON_INTERPRET is set)
 import triton.language as tl  # noqa: E402
 
-from ddc.codegen.numpy_runtime import ArgumentError, IndexFault, dim_error, dim_fault, size_error  # noqa: E402,F401
+from ddc.codegen.common.runtime import (  # noqa: E402,F401  (exports embed that file here)
+    ArgumentError, IndexFault, PYTHON_KINDS, dim_error, dim_fault, size_error)
 
 NAN = tl.constexpr(float("nan"))
 INF = tl.constexpr(float("inf"))
 
 
 # -- arguments -----------------------------------------------------------------------------
-
-# The kinds of tensor a Python literal may become: ints fit int and float parameters.
-PYTHON_KINDS = {"b": "b", "i": "if", "f": "f"}
-
 
 def kind(dtype):
     if dtype == torch.bool:
@@ -62,17 +59,20 @@ def to_tensor(value, dtype, ndim, who, declared):
         tensor = value
         if tensor.dtype != dtype:
             raise ArgumentError(f"{who} expects {declared}, got a {tensor.dtype} tensor; "
-                                f"cast it first, e.g. x.to({dtype})")
+                                f"cast it first, e.g. x.to({dtype})",
+                                parameter=who, expected=declared, got=tensor.dtype)
     elif hasattr(value, "__array__"):  # numpy arrays
         tensor = readable(value, who, declared)
         if tensor.dtype != dtype:
             name = str(dtype).removeprefix("torch.")
             raise ArgumentError(f"{who} expects {declared}, got a {value.dtype} array; "
-                                f"cast it first, e.g. np.asarray(x, dtype=np.{name})")
+                                f"cast it first, e.g. np.asarray(x, dtype=np.{name})",
+                                parameter=who, expected=declared, got=value.dtype)
     else:
         tensor = python_tensor(value, dtype, who, declared)
     if tensor.ndim != ndim:
-        raise ArgumentError(f"{who} expects {ndim} dims ({declared}), got shape {tuple(tensor.shape)}")
+        raise ArgumentError(f"{who} expects {ndim} dims ({declared}), got shape {tuple(tensor.shape)}",
+                            parameter=who, expected=declared, got=tuple(tensor.shape))
     if DEVICE.type == "cpu" and not isinstance(value, torch.Tensor):
         # a copy, as on a GPU: Triton's interpreter copies arguments to and from its own
         # buffers around a launch, and fails when two share memory (x and x[:2])
@@ -86,17 +86,19 @@ def readable(value, who, declared):
     try:
         return torch.as_tensor(value)
     except (TypeError, ValueError, RuntimeError) as e:
-        raise ArgumentError(f"{who} expects {declared}, got a value torch cannot read: {e}") from None
+        raise ArgumentError(f"{who} expects {declared}, got a value torch cannot read: {e}",
+                            parameter=who, expected=declared) from None
 
 
 def python_tensor(value, dtype, who, declared):
     inferred = readable(value, who, declared)
     if inferred.numel() and kind(dtype) not in PYTHON_KINDS[kind(inferred.dtype)]:
-        raise ArgumentError(f"{who} expects {declared}, got Python values of dtype {inferred.dtype}")
+        raise ArgumentError(f"{who} expects {declared}, got Python values of dtype {inferred.dtype}",
+                            parameter=who, expected=declared, got=inferred.dtype)
     try:
         return torch.tensor(value, dtype=dtype)
     except (OverflowError, RuntimeError) as e:
-        raise ArgumentError(f"{who} expects {declared}: {e}") from None
+        raise ArgumentError(f"{who} expects {declared}: {e}", parameter=who, expected=declared) from None
 
 
 def check_indices(check, idx, bound):

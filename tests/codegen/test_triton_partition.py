@@ -1,4 +1,4 @@
-"""The fusion pass: a valid partition for every row of tests/cases.py (forward, gradient,
+"""The Triton backend's kernel partition: a valid partition for every row of tests/cases.py (forward, gradient,
 batched), the groups of the patterns it exists for, and the two legality rules (no cycle
 between groups, registers read only where the kernel holds them), with the numbers of the
 fused kernels checked through the Triton backend."""
@@ -11,7 +11,8 @@ import pytest
 from ddc import ir
 from ddc.ir import PRIMITIVES, Builder, TensorType, Value, f64, i32
 from ddc.passes import autodiff
-from ddc.passes.fusion import index_rules, fuse
+from ddc.codegen.triton.index_maps import index_rules
+from ddc.codegen.triton.partition import partition
 from ddc.passes.dce import dce
 from ddc.passes.jvp import jvp
 from ddc.passes.vmap import vmap
@@ -29,7 +30,7 @@ def assert_valid_partition(graph: ir.Graph) -> None:
     """Every node in a kernel (exactly one unless recomputed), kernels in an order that can
     run, each reading only graph inputs and earlier kernels' outputs, writing what others
     or the caller read."""
-    fusion = fuse(graph)
+    fusion = partition(graph)
     made = fusion.recomputed
     seen: dict[int, int] = {}
     for g in fusion.groups:
@@ -69,7 +70,7 @@ def test_partitions_are_valid(case):
     for graph in (g, gradient(g), vmap(g, [0] * len(g.inputs)), dce(jvp(jvp(g)))):
         before = str(graph)
         assert_valid_partition(graph)
-        assert str(graph) == before, "fuse must not change the graph"
+        assert str(graph) == before, "partition must not change the graph"
 
 
 def test_index_rules_cover_the_map_like_primitives():
@@ -100,7 +101,7 @@ def softmax() -> ir.Graph:
 
 
 def test_matmul_takes_bias_and_relu_as_epilogue():
-    (g,) = fuse(mlp_layer()).groups
+    (g,) = partition(mlp_layer()).groups
     assert g.kind == "matmul"
     assert [n.prim.name for n in g.nodes] == [
         "dot_general", "broadcast_in_dim", "add", "constant", "broadcast_in_dim", "compare", "select"]
@@ -108,7 +109,7 @@ def test_matmul_takes_bias_and_relu_as_epilogue():
 
 
 def test_softmax_rows_are_one_kernel():
-    fusion = fuse(softmax())
+    fusion = partition(softmax())
     (g,) = fusion.groups
     assert g.kind == "reduction" and tuple(g.space.axes) == (1,)
     assert [a.prim.name for a in g.anchors] == ["reduce_max", "reduce_sum"]
@@ -122,7 +123,7 @@ def test_the_weight_gradient_is_stored_transposed_by_its_matmul():
         return b.transpose(b.dot_general(dh, x, contract=((0,), (0,)), batch=((), ())), permutation=(1, 0))
 
     graph = make_graph(build, T("b", "d"), T("b", "h"))
-    (g,) = fuse(graph).groups
+    (g,) = partition(graph).groups
     assert g.kind == "matmul" and [n.prim.name for n in g.nodes] == ["dot_general", "transpose"]
     rng = np.random.default_rng(1)
     x, dh = rng.standard_normal((5, 3)), rng.standard_normal((5, 4))
@@ -134,25 +135,25 @@ def test_producers_fuse_into_their_only_consumer():
     graph = make_graph(lambda b, x, v: b.mul(x, b.broadcast_in_dim(b.exp(v), shape=("n", "h"),
                                                                    broadcast_dimensions=(1,))),
                        T("n", "h"), T("h"))
-    (g,) = fuse(graph).groups
+    (g,) = partition(graph).groups
     assert [n.prim.name for n in g.nodes] == ["exp", "broadcast_in_dim", "mul"]
 
 
 def test_reductions_over_one_space_share_a_kernel():
     graph = make_graph(lambda b, x, y: (b.reduce_sum(x, axes=(1,)), b.reduce_max(b.exp(y), axes=(1,))),
                        T("n", "c"), T("n", "c"))
-    (g,) = fuse(graph).groups
+    (g,) = partition(graph).groups
     assert [a.prim.name for a in g.anchors] == ["reduce_sum", "reduce_max"]
 
 
 def test_one_hot_scatter_is_read_in_place_and_colliding_scatter_gets_its_kernel():
     one_hot = make_graph(lambda b, u, idx: b.mul(b.scatter_add(u, idx, axis=1, batch_dims=1, shape=("n", "c")),
                                                  b.full(2.0, T("n", "c"))), T("n"), T("n", dtype=i32))
-    (g,) = fuse(one_hot).groups
+    (g,) = partition(one_hot).groups
     assert g.kind == "elementwise"
     colliding = make_graph(lambda b, u, idx: b.exp(b.scatter_add(u, idx, axis=0, batch_dims=0, shape=(4, 3))),
                            T("k", 3), T("k", dtype=i32))
-    kinds = [g.kind for g in fuse(colliding).groups]
+    kinds = [g.kind for g in partition(colliding).groups]
     assert kinds == ["scatter", "elementwise"]
     rng = np.random.default_rng(2)
     u, idx = rng.standard_normal((6, 3)), np.array([0, 3, 3, 1, 0, 3], np.int32)
@@ -164,7 +165,7 @@ def test_one_hot_scatter_is_read_in_place_and_colliding_scatter_gets_its_kernel(
 def test_gather_kernels():
     graph = make_graph(lambda b, table, idx: b.tanh(b.gather(table, idx, axis=0, batch_dims=0)),
                        T("v", "d"), T("n", dtype=i32))
-    (g,) = fuse(graph).groups
+    (g,) = partition(graph).groups
     assert g.kind == "gather"
 
 
@@ -179,7 +180,7 @@ def test_no_cycle_between_kernels():
         return b.add(m, b.broadcast_in_dim(col, shape=m.shape, broadcast_dimensions=(1,)))
 
     graph = make_graph(build, T("n", "d"), T("d", "h"))
-    fusion = fuse(graph)
+    fusion = partition(graph)
     assert [g.kind for g in fusion.groups] == ["matmul", "reduction"]
     add = graph.nodes[-1]
     assert fusion.group_of(add) is fusion.groups[1]
@@ -203,7 +204,7 @@ def test_a_reduction_read_across_its_rows_is_not_fused():
         return b.add(x, b.broadcast_in_dim(rows, shape=x.shape, broadcast_dimensions=(1,)))
 
     graph = make_graph(build, T("n", "n"))
-    fusion = fuse(graph)
+    fusion = partition(graph)
     assert len(fusion.groups) == 2
     assert fusion.group_of(graph.nodes[0]) is not fusion.group_of(graph.nodes[-1])
     x = np.random.default_rng(4).standard_normal((4, 4))
@@ -215,7 +216,7 @@ def test_a_reduction_read_across_its_rows_is_not_fused():
 def test_describe_lists_kernels_with_text_ir_names():
     graph = autodiff.value_and_grad(make_graph(lambda b, z: b.reduce_sum(b.exp(z), axes=(0, 1)),
                                                T("n", "c"), names=["z"]), 0)
-    text = fuse(graph).describe()
+    text = partition(graph).describe()
     assert text.splitlines()[0] == "# 1 kernel"
     assert "kernel 0: reduction over [n,c] axes (0, 1)" in text
     assert "  ops: exp reduce_sum" in text
@@ -234,7 +235,7 @@ def test_group_of_constants_and_dead_nodes():
     b.exp(x)  # dead: no output depends on it
     out = b.mul(b.add(x, two), two)
     graph = b.graph([x], [out])
-    fusion = fuse(graph)
+    fusion = partition(graph)
     (g,) = fusion.groups
     constant, broadcast, dead = graph.nodes[:3]
     assert fusion.group_of(constant) is g and fusion.group_of(broadcast) is g

@@ -1,10 +1,12 @@
-"""Graph rewrites that only the numpy backend makes, just before it writes source.
+"""The numpy backend's own lowering passes, run after the shared pipeline
+(`passes.optimize`) on a copy: the caller's graph, and what `.ir` shows, are unchanged.
 
-- the optimisation passes that pay off when evaluating with numpy (`OPTIMIZATIONS`), run
-  on a copy: the caller's graph, and what `.ir` shows, are unchanged; then some nodes
-  are scheduled early (`schedule`);
-- `fuse(graph)`: node pairs that one numpy call does better are merged into a node of a
-  backend-private primitive, which only this backend's rule table knows:
+- `sum_of_products`: a sum of a product as one contraction, which numpy makes one BLAS or
+  einsum call (a GPU kernel would rather fuse the product into the sum);
+- `schedule`: some nodes run as early as their inputs allow;
+- `fuse_calls(graph)`: node pairs that one numpy call does better are merged into a node
+  of a backend-private primitive (`BACKEND_PRIMITIVES`, which the verifier is given), that
+  only this backend's lowering table knows:
   `add(x, scatter_add(u, idx))` where the scatter has no other use becomes
   `add_scatter(x, u, idx)`, `np.add.at` into `x + 0.0` (in place when x dies there),
   instead of a zero matrix, a scatter into it and a full-size add: the same numbers,
@@ -21,31 +23,21 @@ from __future__ import annotations
 import math
 
 from ddc.ir.core import Graph, Node, Primitive
-from ddc.passes.cse import cse
 from ddc.passes.dce import dce
-from ddc.passes.hoist_broadcasts import hoist_broadcasts
-from ddc.passes.onehot import onehot_to_gather
-from ddc.passes.pick_early import pick_early
-from ddc.passes.simplify import Facts, simplify
+from ddc.passes.simplify import Facts
 from ddc.passes.sum_of_products import sum_of_products
 
-# The cleanups first: graphs straight from the lowering were never cleaned (a repeated
-# expression is computed twice, `x ** 2` is still a pow), and the passes below match
-# simplified forms.
-OPTIMIZATIONS = (cse, simplify, onehot_to_gather, pick_early, hoist_broadcasts, dce, sum_of_products)
 
-
-def optimize(graph: Graph) -> Graph:
-    for p in OPTIMIZATIONS:
-        graph = p(graph)
-    return schedule(graph)
+def lower(graph: Graph) -> Graph:
+    """The numpy backend's passes, on a graph the shared pipeline optimised."""
+    return fuse_calls(schedule(sum_of_products(graph)))
 
 
 def early(node: Node) -> bool:
     """Nodes worth running as soon as their inputs exist: gathers (a pick reads little and
     makes little, and the large array it reads may then die sooner, so the node that came
     between can overwrite it in place), and scalars and iotas (so they do not cut runs of
-    row-local nodes apart, see `numpy_blocks`)."""
+    row-local nodes apart, see `blocks`)."""
     return node.prim.name in ("gather", "iota") or node.out.ndim == 0
 
 
@@ -68,7 +60,7 @@ def schedule(graph: Graph) -> Graph:
     return Graph(graph.inputs, [n for _, _, n in keyed], graph.outputs, graph.name)
 
 
-ADD_SCATTER = Primitive("add_scatter", lambda ts, **p: ts[0], ("axis", "batch_dims"), arity=3)
+ADD_SCATTER = Primitive("add_scatter", lambda ts, **p: ts[0], ("axis", "batch_dims"), arity=3, index_operand=2)
 # select(x > c, x, c) is fmax(x, c) for a constant c that is neither NaN (fmax would give
 # x at a NaN c) nor zero (at x = -c the select gives c's zero, fmax either zero), as NaN
 # in x gives c in both; select(x < c, x, c) is fmin: one ufunc pass instead of a compare
@@ -77,6 +69,7 @@ FMAX = Primitive("fmax", lambda ts: ts[0], arity=2, elementwise=True)
 FMIN = Primitive("fmin", lambda ts: ts[0], arity=2, elementwise=True)
 RELU = Primitive("relu", lambda ts: ts[0], elementwise=True)
 _CLAMPS = {"gt": FMAX, "ge": FMAX, "lt": FMIN, "le": FMIN}
+BACKEND_PRIMITIVES = {p.name: p for p in (ADD_SCATTER, FMAX, FMIN, RELU)}
 
 
 def _clamp(n: Node, facts: Facts) -> Node | None:
@@ -106,7 +99,7 @@ def _one_per_place(scatter: Node) -> bool:
     return all(d == 1 for d in scatter.inputs[1].shape[scatter.params["batch_dims"]:])
 
 
-def fuse(graph: Graph) -> Graph:
+def fuse_calls(graph: Graph) -> Graph:
     facts = Facts(graph)  # for its use counts, and splats
     producer = facts.producer = {n.out.id: n for n in graph.nodes}
     fused: set[int] = set()  # ids of scatter nodes folded into their add
@@ -131,15 +124,3 @@ def fuse(graph: Graph) -> Graph:
         nodes.append(n)
     nodes = [n for n in nodes if id(n) not in fused]
     return dce(Graph(graph.inputs, nodes, graph.outputs, graph.name))  # compares no longer read
-
-
-def _add_scatter(site, x, updates, idx, axis, batch_dims):
-    return f"add_scatter({x}, {updates}, {idx}, {axis}, {batch_dims})"
-
-
-fused_rules = {
-    "add_scatter": _add_scatter,
-    "fmax": lambda site, x, c: f"np.fmax({x}, {c})",
-    "fmin": lambda site, x, c: f"np.fmin({x}, {c})",
-    "relu": lambda site, x: f"relu({x})",
-}

@@ -22,8 +22,6 @@ from typing import Callable, Sequence
 
 from ddc.ir.core import Graph, Node, Value
 
-VIEWS = {"stop_gradient", "reshape", "transpose", "slice"}
-BROADCASTS = {"broadcast_in_dim", "iota"}
 
 
 def dying_after(graph: Graph) -> dict[int, list[Value]]:
@@ -64,7 +62,7 @@ def plan_buffers(graph: Graph, in_place: Callable[[Node], Sequence[Value]],
     overwrite: dict[int, Value] = {}
 
     for i, node in enumerate(graph.nodes):
-        out, name = node.out, node.prim.name
+        out = node.out
         dies_here = {v.id for v in dying.get(i, ())} | {v for v, at in last_use.items() if at == i}
         target = None
         if out.ndim > 0:
@@ -74,10 +72,10 @@ def plan_buffers(graph: Graph, in_place: Callable[[Node], Sequence[Value]],
             overwrite[i] = target
             buffer[out.id] = buffer[target.id]
             writable.add(out.id)
-        elif name in VIEWS or name in BROADCASTS:
+        elif node.prim.view or node.prim.broadcast:
             source = node.inputs[0] if node.inputs else None
             buffer[out.id] = None if source is None else buffer[source.id]
-            if name in VIEWS and source.id in writable:
+            if node.prim.view and source.id in writable:
                 writable.add(out.id)
         else:
             buffer[out.id] = out.id

@@ -26,8 +26,6 @@ from dataclasses import dataclass
 
 from ddc.ir.core import Graph, Node, Value
 
-from .numpy_buffers import BROADCASTS, VIEWS
-
 MIN_REGION = 3  # nodes, one at least on a matrix; smaller runs gain less than the loop costs
 SMALL = 1 << 16  # elements: a region whose arrays are all known to be smaller is not blocked
 
@@ -140,7 +138,7 @@ def _region(graph: Graph, uses: _Uses, rows, indices: list[int]) -> Region:
     # used before the region means views of it may be alive; after, that it is still needed
     donated = [v for v in inputs if sliced(v, rows) and uses.first[v.id] >= start
                and uses.last[v.id] <= stop and v.id in uses.producer
-               and uses.producer[v.id].prim.name not in VIEWS | BROADCASTS]
+               and not (uses.producer[v.id].prim.view or uses.producer[v.id].prim.broadcast)]
     return Region(rows, start, indices, inputs, outputs, donated, recomputed)
 
 
@@ -156,7 +154,7 @@ def _views_made_again(used_after: list[Node], made: set[int], uses: _Uses) -> tu
         n = pending.pop()
         if id(n) in recomputed or id(n) in stored:
             continue
-        if n.prim.name in BROADCASTS:
+        if n.prim.broadcast:
             recomputed[id(n)] = n
             pending += [uses.producer[v.id] for v in n.inputs if v.id in made]
         else:

@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 from ddc.ir import Graph
 from ddc.ir.requirements import index_error
 
-from .numpy_runtime import ArgumentError, IndexFault
+from .runtime import ArgumentError, IndexFault
 
 
 class CompiledGraph:

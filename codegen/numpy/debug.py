@@ -1,6 +1,6 @@
 """The checking variant of the numpy backend, run under `ddc.config(debug_nans=True)`.
 
-It writes the graph as one plain statement per IR node with the rules of `numpy.py`, but
+It writes the graph as one plain statement per IR node with the plain expressions of the lowering table (`rules`), but
 none of its optimisations (rewrites, fusion, buffer reuse, implicit broadcasts), so every
 node's value exists, unshared, right after the node runs, and is checked there:
 
@@ -9,7 +9,7 @@ node's value exists, unshared, right after the node runs, and is checked there:
 
 A node whose inputs are all finite is checked with `isfinite`: a NaN or an inf in its
 value is its own doing; unless it is one of the primitives that cannot make either from
-finite values (`FINITE_TO_FINITE`: moves, picks, tanh, ...), which need no check. A node
+finite values (`Primitive.finite_to_finite`: moves, picks, tanh, ...), which need no check. A node
 with an input that may hold an inf (a constant -inf, or a value computed from one) is
 checked with `isnan` only, as inf in, inf out is no news.
 Arguments are assumed finite; when a check fires they are looked at, and a NaN or inf
@@ -17,7 +17,7 @@ among them is reported as such instead.
 
 The raise carries the node's index, never user text; `CheckedFunction` turns it into a
 `NumericsError` at the node's DSL span. The normal path is untouched: this source is a
-different text, so `numpy._load` caches it separately.
+different text, so `load` caches it separately.
 """
 from __future__ import annotations
 
@@ -28,9 +28,11 @@ from ddc.ir import dims as D
 from ddc.ir.core import Graph, Node, Value
 from ddc.ir.verify import verify
 
-from .naming import label
-from .numpy import NumpyFunction, Site, _load, numpy_rules
-from .numpy_args import start_function
+from ..common.arguments import start_function
+from ..common.naming import label
+from .backend import NumpyFunction, load
+from .arguments import numpy_conversion
+from .rules import Site, numpy_rules
 
 # What usually makes a primitive produce a NaN or an inf, and what to do about it.
 HINTS = {
@@ -46,12 +48,6 @@ HINTS = {
     "sub": "inf - inf is NaN: an earlier value overflowed",
     "dot_general": "a product of large values overflowed",
     "reduce_sum": "a sum of large values overflowed",
-}
-
-
-FINITE_TO_FINITE = {
-    "broadcast_in_dim", "reshape", "transpose", "slice", "pad", "concatenate", "gather", "select",
-    "stop_gradient", "neg", "abs", "sign", "max", "min", "tanh", "logistic", "sin", "cos",
 }
 
 
@@ -72,17 +68,17 @@ def checked_source(graph: Graph) -> str:
 def checked_code(graph: Graph) -> tuple[str, list]:
     """`checked_source`, and the table of call-time index checks its code refers to."""
     verify(graph)
-    start = start_function(graph)
+    start = start_function(graph, numpy_conversion)
     mint, fname, params, dims, body, names = (start.mint, start.name, start.params, start.dims,
                                               start.body, start.names)
     may_be_inf: set[int] = set()  # values that may hold an inf without any check failing
     computed = {id(n) for n in start.computed}
     for k, node in enumerate(graph.nodes):
         if id(node) in computed:
-            body.append(start.check_index(node, names[node.inputs[1].id]))
+            body.append(start.check_index(node, names[node.inputs[node.prim.index_operand].id]))
         out = names[node.out.id] = mint(node.out.name)
         site = Site(tuple(v.type for v in node.inputs), node.out.type, dims)
-        expr = numpy_rules[node.prim.name](site, *(names[v.id] for v in node.inputs), **node.params)
+        expr = numpy_rules[node.prim.name].expr(site, *(names[v.id] for v in node.inputs), **node.params)
         body.append(f"{out} = {expr}  # {node.out.type}")
         if not node.out.dtype.is_float:
             continue
@@ -93,7 +89,7 @@ def checked_code(graph: Graph) -> tuple[str, list]:
         if any(v.id in may_be_inf for v in node.inputs):
             may_be_inf.add(node.out.id)
             body.append(f"if np.isnan({out}).any(): raise FloatingPointError({k}, True)")
-        elif node.prim.name not in FINITE_TO_FINITE:
+        elif not node.prim.finite_to_finite:
             body.append(f"if not np.isfinite({out}).all(): raise FloatingPointError({k}, bool(np.isnan({out}).any()))")
     body.append("return " + (", ".join(f"np.array({names[v.id]})" for v in graph.outputs) or "()"))
     lines = [f"def {fname}({', '.join(params)}):"] + [f"    {line}" for line in body]
@@ -134,4 +130,4 @@ def _argument(v: Value, index: int) -> str:
 
 def compile_checked(graph: Graph) -> CheckedFunction:
     source, checks = checked_code(graph)
-    return CheckedFunction(graph, source, _load(source), checks)
+    return CheckedFunction(graph, source, load(source), checks)
