@@ -5,7 +5,7 @@ that is wrong, instead of as a numpy error three passes later.
 """
 from __future__ import annotations
 
-from ddc.errors import IRError
+from .errors import IRError
 
 from .core import PRIMITIVES, Graph
 
