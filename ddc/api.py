@@ -6,6 +6,7 @@ Every transform returns a `Function` (so `grad(grad(f))` works and has `.ir` and
 """
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Sequence
 
@@ -20,16 +21,16 @@ from .function import BoundFunction, Function, graph_function
 class Module:
     """A loaded `.dd` file: its functions are attributes (`m.loss(W, x, y)`)."""
 
-    def __init__(self, parsed: "dsl.Module"):
-        self.name = parsed.name
-        self.path = parsed.path
+    def __init__(self, program: "dsl.Program"):
+        self.name = program.name
+        self.path = program.path
         self.functions: dict[str, Function] = {
-            name: Function(name, fdef.lower, [p.name for p in fdef.params],
+            name: Function(name, partial(program.lower, fdef), [p.name for p in fdef.params],
                            [p.type.dtype == "float" for p in fdef.params], fdef.span,
                            param_spans=[p.span for p in fdef.params])
-            for name, fdef in parsed.functions.items()
+            for name, fdef in program.functions.items()
         }
-        self.definitions = parsed.functions
+        self.definitions = program.functions
 
     def __getattr__(self, name: str) -> Function:
         functions = self.__dict__.get("functions", {})
