@@ -11,6 +11,18 @@ from typing import Sequence
 from ddc.errors import TransformError
 
 
+def _is_int(a) -> bool:
+    return isinstance(a, int) and not isinstance(a, bool)
+
+
+def check_argnums(argnums, what: str = ""):
+    """`argnums` unchanged when it is an int or a tuple of ints (before the arity is known,
+    as when a `.dd` transform expression is read)."""
+    if not (_is_int(argnums) or (isinstance(argnums, tuple) and all(_is_int(a) for a in argnums))):
+        raise TransformError(f"{what}argnums must be an int or a tuple of ints, got {argnums!r}")
+    return argnums
+
+
 def normalize_argnums(argnums, arity: int, fname: str, what: str = "") -> tuple[int, ...]:
     """Non-negative positions, in the order given; `what` prefixes the errors ("jacrev: ")."""
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
@@ -18,7 +30,7 @@ def normalize_argnums(argnums, arity: int, fname: str, what: str = "") -> tuple[
         raise TransformError(f"{what}argnums is empty: name at least one argument of {fname}")
     out = []
     for a in nums:
-        if not isinstance(a, int) or isinstance(a, bool):
+        if not _is_int(a):
             raise TransformError(f"{what}argnums must be an int or a tuple of ints, got {argnums!r}")
         if not -arity <= a < arity:
             raise TransformError(f"{what}argnums {a} is out of range: {fname} takes {arity} arguments")
