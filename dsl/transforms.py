@@ -16,7 +16,7 @@ from typing import Callable, Union
 from ddc.errors import TransformError
 from ddc.ir import Graph, dims as D, substitute_dims
 from ddc.ir.types import TensorType
-from ddc.passes.argnums import check_argnums, normalize_argnums
+from ddc.passes.argnums import check_argnums, check_scalar_output, normalize_argnums
 from ddc.passes.axes import check_axes, in_batch_axes, out_batch_axes
 
 from .types import Tensor, flatten, is_float, unflatten
@@ -58,11 +58,8 @@ class Grad:
     def check(self, checker, args: list[Tensor], spans, span):
         out, effective = checker.call_ref(self.inner, args, spans, span)
         argnums = normalize_argnums(self.argnums, len(args), str(self.inner))
-        if not (isinstance(out, Tensor) and out.shape == () and is_float(out.dtype)):
-            raise TransformError(
-                f"{self.name} needs {self.inner} to return a float scalar, but it returns {checker.show(out)}",
-                span, hint="reduce the output to a scalar, e.g. with sum(...) or mean(...)",
-            )
+        results = [(out.shape, is_float(out.dtype))] if isinstance(out, Tensor) else [None] * len(out)
+        check_scalar_output(self.name, str(self.inner), results, checker.show(out), span)
         grads = []
         for i in argnums:
             if not is_float(effective[i].dtype):

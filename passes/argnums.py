@@ -1,4 +1,5 @@
-"""`argnums`, read one way for every transform, in Python and in `.dd` source.
+"""`argnums`, read one way for every transform, in Python and in `.dd` source; and the
+one check that what grad differentiates returns a float scalar.
 
 The order given is the order the results come in, as in JAX: `grad(f, argnums=(1, 0))`
 returns `(df/dy, df/dx)`. The passes compute cotangents in positional order (one backward
@@ -38,6 +39,18 @@ def normalize_argnums(argnums, arity: int, fname: str, what: str = "") -> tuple[
     if len(set(out)) != len(out):
         raise TransformError(f"{what}argnums {argnums} repeats an argument")
     return tuple(out)
+
+
+def check_scalar_output(what: str, fname: str, results: Sequence, shown: str, span=None) -> None:
+    """That `fname` returns one float scalar, as `what` (grad, value_and_grad) needs.
+    `results` has an entry per output: `(shape, is float)`, or None for one that is no
+    tensor (a nested tuple); `shown` is what it returns, in words."""
+    if len(results) != 1:
+        raise TransformError(f"{what}: {fname} returns {len(results)} values; it needs one scalar float",
+                             span, hint="return a single scalar loss")
+    if results[0] is None or results[0][0] or not results[0][1]:
+        raise TransformError(f"{what}: {fname} returns {shown}; it needs a scalar float output", span,
+                             hint="reduce it to a scalar with sum(...) or mean(...), or use vjp with a cotangent")
 
 
 def wrt_mask(arity: int, argnums: Sequence[int]) -> list[bool]:

@@ -199,7 +199,7 @@ SQUARES = "def sq(v: f32[n], k: i32) -> f32:\n    return sum(v * v)\n\ndef vec(v
 
 def test_grad_of_a_non_scalar_output():
     err = error_of(SQUARES + "def f(x: f32[n]) -> f32[n]:\n    return grad(vec)(x)\n", TransformError)
-    assert (err.line, err.col) == (8, 12) and "grad needs vec to return a float scalar, but it returns f32[n]" in err.message
+    assert (err.line, err.col) == (8, 12) and "grad: vec returns f32[n]; it needs a scalar float output" in err.message
 
 
 def test_grad_with_respect_to_an_integer_argument():
