@@ -41,3 +41,27 @@ def test_errors_are_one_hierarchy_whichever_path_names_them():
     for name in ("Span", "DDError", "IRError", "CallError", "DDIndexError"):
         assert getattr(ddc, name) is getattr(ddc.errors, name) is getattr(ddc.ir.errors, name)
     assert issubclass(ddc.DDTypeError, ddc.ir.errors.DDError)
+
+
+def test_no_module_of_the_ir_names_anything_above_it():
+    """Read from the source, imports inside functions included: the subprocess test above
+    sees only what one `import` happens to run."""
+    import ast
+    from pathlib import Path
+
+    import ddc.ir
+
+    def above(name: str) -> bool:
+        return name == "lark" or ((name == "ddc" or name.startswith("ddc.")) and not name.startswith("ddc.ir"))
+
+    upward = []
+    for path in sorted(Path(ddc.ir.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            upward += [f"{path.name}: {n}" for n in names if above(n)]
+    assert upward == []
