@@ -179,11 +179,12 @@ def test_a_stdlib_module_that_fails_its_check_is_not_kept(stdlib):
 def test_a_stdlib_function_s_graph_cache_stays_bounded(stdlib, monkeypatch):
     """Stdlib modules live as long as the process, so the graphs their functions cache (one
     per argument types) must not grow without end."""
-    from ddc.dsl import library, loader
+    from ddc.dsl import library
 
     monkeypatch.setattr(library, "MAX_GRAPHS_PER_FUNCTION", 4)
     write(stdlib, ddtest_grow="def twice(x: float[n]) -> float[n]:\n    return 2 * x\n")
     for k in range(10):
         loads(f"import ddtest_grow\ndef f(x: f32[m{k}]) -> f32[m{k}]:\n    return ddtest_grow.twice(x)\n").lower("f")
-    twice = loads("import ddtest_grow\n").module.namespace["ddtest_grow"].functions["twice"]
-    assert 1 <= len(loader._STDLIB_LIBRARY.graphs[twice]) <= 4
+    program = loads("import ddtest_grow\n")
+    twice = program.module.namespace["ddtest_grow"].functions["twice"]
+    assert 1 <= len(program.library.owner(twice).graphs[twice]) <= 4
