@@ -6,11 +6,13 @@ Every transform returns a `Function` (so `grad(grad(f))` works and has `.ir` and
 """
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Sequence
 
 from ddc import dsl
 from ddc.passes import autodiff
+from ddc.passes.axes import axes_per_entry, check_axes
 from ddc.passes.jvp import jvp as jvp_pass
 from ddc.passes.linearize import linearize as linearize_pass
 
@@ -20,16 +22,16 @@ from .function import BoundFunction, Function, graph_function
 class Module:
     """A loaded `.dd` file: its functions are attributes (`m.loss(W, x, y)`)."""
 
-    def __init__(self, parsed: "dsl.Module"):
-        self.name = parsed.name
-        self.path = parsed.path
+    def __init__(self, program: "dsl.Program"):
+        self.name = program.name
+        self.path = program.path
         self.functions: dict[str, Function] = {
-            name: Function(name, fdef.lower, [p.name for p in fdef.params],
+            name: Function(name, partial(program.lower, fdef), [p.name for p in fdef.params],
                            [p.type.dtype == "float" for p in fdef.params], fdef.span,
                            param_spans=[p.span for p in fdef.params])
-            for name, fdef in parsed.functions.items()
+            for name, fdef in program.functions.items()
         }
-        self.definitions = parsed.functions
+        self.definitions = program.functions
 
     def __getattr__(self, name: str) -> Function:
         functions = self.__dict__.get("functions", {})
@@ -93,13 +95,11 @@ def hessian(f: Function, argnums: int = 0) -> Function:
 def vmap(f: Function, in_axes=0, out_axes=0) -> Function:
     from ddc.passes.vmap import vmap as vmap_pass
 
-    n = len(f.param_names)
-    axes = tuple(in_axes) if isinstance(in_axes, (tuple, list)) else (in_axes,) * n
+    axes = axes_per_entry(in_axes, len(f.param_names), "in_axes", "arguments")
+    check_axes(out_axes, "out_axes")
 
     def build(dt):
-        g = f.graph_for(dt)
-        outs = tuple(out_axes) if isinstance(out_axes, (tuple, list)) else (out_axes,) * len(g.outputs)
-        return vmap_pass(g, axes, outs)
+        return vmap_pass(f.graph_for(dt), axes, out_axes)
 
     return f.derive(f"vmap_{f.name}", build, dim_hint=(
         "vmap adds a batch dim (B, or B2, ... when B is taken) at each argument's in_axes; "

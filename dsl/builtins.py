@@ -1,6 +1,6 @@
 """The builtin functions and operators: for each, its type rule and its lowering, together.
 
-An entry's `check(c)` gets a `check.CallCheck` (the arguments' types and helpers that turn
+An entry's `check(c)` gets a `callcheck.CallCheck` (the arguments' types and helpers that turn
 constants into axes, shapes and dtypes, raising errors that point at the argument) and
 returns `(result type, plan)`. The plan holds what the lowering needs that types do not say
 (normalized axes, a permutation), written in the function's own dims. An entry's

@@ -2,7 +2,7 @@
 
 It walks each function once, generically: parameters have their declared types (dims are
 symbols, `float` is the dtype variable `FLOAT`), so one check covers every call. What it
-learns goes into a `FunctionInfo`: the type of each expression and, for each operation,
+learns goes into a `FunctionInfo` (`dsl.checked`): the type of each expression and, for each operation,
 a plan for the lowering (`Apply`, `UserCall`, `TupleItem`), written in the function's own
 dims and float, which the lowering binds per call.
 
@@ -12,285 +12,37 @@ with the span of the offending expression and a message that says what to change
 """
 from __future__ import annotations
 
-import difflib
-import operator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ddc.errors import DDError, DDNameError, DDTypeError, TransformError
+from ddc.errors import DDNameError, DDTypeError, TransformError, located
 from ddc.ir import dims as D
-from ddc.ir.dtypes import DType, f32
+from ddc.ir.dtypes import f32
 
 from . import ast, indexing
 from . import shapes as S
 from .builtins import BUILTINS, OPERATORS, Builtin
+from .callcheck import CallCheck, bind_arguments, did_you_mean
+from .checked import Apply, FunctionInfo, TupleItem, UserCall
 from .nesting import left_spine
 from .program import FunctionDef, Module
+from .recursion import check_no_recursion
 from .transforms import REFS, TRANSFORMS, FunctionRef, Transform
 from .types import (
     DTYPE_NAMES, FLOAT, INT, Tensor, bind_float, fits, flatten, is_float, is_static, join, kind, static_kind,
     tensor_of, weak_tensor, weakened,
 )
+from .values import fold, show, static_of
 
 
-# -- what the checker hands to the lowering ------------------------------------------------------
-
-@dataclass(frozen=True)
-class Apply:
-    """Lower with `lower` (a builtin's or indexing's), given the argument expressions."""
-
-    lower: Callable
-    args: dict[str, ast.Expr]
-    plan: Any
-
-
-@dataclass(frozen=True)
-class UserCall:
-    """Call a function reference: lower it to a graph at `arg_types`, inline it."""
-
-    ref: Any
-    args: tuple[ast.Expr, ...]
-    arg_types: tuple[Tensor, ...]  # after binding constants to the parameters' dtypes
-
-
-@dataclass(frozen=True)
-class TupleItem:
-    index: int
-
-
-@dataclass
-class FunctionInfo:
-    types: dict = field(default_factory=dict)  # expression -> Tensor, tuple, dtype, ref, ...
-    plans: dict = field(default_factory=dict)  # expression -> Apply | UserCall | TupleItem
-    calls: list = field(default_factory=list)  # (FunctionDef, span): for the recursion check
-
-
-# -- entry points ---------------------------------------------------------------------------------
-
-def check_modules(modules: list[Module]) -> None:
-    """Check every function of `modules` (setting `fn.info`), then that none recurses."""
-    functions = [fn for m in modules for fn in m.functions.values()]
-    for fn in functions:
-        fn.info = FunctionChecker(fn).run()
-    _check_no_recursion(functions)
-
-
-def _check_no_recursion(functions: list[FunctionDef]) -> None:
-    """Depth-first over the call graph, with an explicit stack: a chain of thousands of
-    functions calling each other is no recursion here."""
-    state: dict[FunctionDef, str] = {}
-    for root in functions:
-        if root in state:
-            continue
-        state[root], path, pending = "active", [root], [iter(root.info.calls)]
-        while pending:
-            step = next(pending[-1], None)
-            if step is None:
-                state[path.pop()] = "done"
-                pending.pop()
-                continue
-            callee, span = step
-            if state.get(callee) == "active":
-                cycle = path[path.index(callee):] + [callee]
-                raise DDTypeError(
-                    "recursive call: " + " -> ".join(f.name for f in cycle)
-                    + "; ddc functions cannot call themselves", span,
-                    hint="unroll the recursion, or express it with vmap or a reduction",
-                )
-            if callee not in state:
-                state[callee] = "active"
-                path.append(callee)
-                pending.append(iter(callee.info.calls))
-
-
-# -- helpers ---------------------------------------------------------------------------------------
-
-@contextmanager
-def located(span):
-    """Give errors raised without a span (by shared shape helpers, IR rules) this one."""
-    try:
-        yield
-    except DDError as e:
-        if e.span is None:
-            e.span = span
-        raise
-
-
-def did_you_mean(name: str, candidates) -> str:
-    close = difflib.get_close_matches(name, sorted(candidates), n=1)
-    return f"; did you mean '{close[0]}'?" if close else ""
-
-
-def bind_arguments(what: str, params, required, args, kwargs, span) -> dict[str, ast.Expr]:
-    """Match positional and keyword arguments to parameter names, as Python does."""
-    if len(args) > len(params):
-        count = f"{len(params)}" if len(required) == len(params) else f"at most {len(params)}"
-        raise DDTypeError(f"{what} takes {count} arguments ({', '.join(params)}), got {len(args)}", span)
-    bound = dict(zip(params, args))
-    for k in kwargs:
-        if k.name not in params:
-            raise DDTypeError(f"{what} has no parameter '{k.name}'" + did_you_mean(k.name, params), k.span)
-        if k.name in bound:
-            raise DDTypeError(f"{what} got two values for '{k.name}'", k.span)
-        bound[k.name] = k.value
-    missing = [p for p in required if p not in bound]
-    if missing:
-        raise DDTypeError(f"{what} is missing the argument '{missing[0]}'", span)
-    return bound
-
-
-def show(value) -> str:
-    """A value of the checker in words, for messages."""
-    if isinstance(value, Tensor):
-        return str(value)
-    if isinstance(value, tuple):
-        return f"a tuple ({', '.join(show(v) for v in value)})"
-    if value is None:
-        return "None"
-    if value is Ellipsis:
-        return "'...'"
-    if isinstance(value, DType) or value == FLOAT:
-        return f"the dtype {value}"
-    if isinstance(value, Module):
-        return f"the module {value.name}"
-    if isinstance(value, (bool, int, float, D.Sym)):  # a constant's value, from static_of
-        return f"the constant {value}"
-    return f"the function {value}"
-
-
-def static_of(value):
-    """The Python value of a constant (int, float, bool, dim, tuple, None, dtype, ...)."""
-    if isinstance(value, Tensor):
-        return value.static
-    if isinstance(value, tuple):
-        return tuple(static_of(v) for v in value)
-    return value
-
-
-_FOLDS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "**": operator.pow}
-
-
-def fold(op: str, x, y):
-    """`x op y` computed now when both are constants, as Python would; None when it must
-    run in the program (or would be unreasonable to compute here)."""
-    if op not in _FOLDS or not (isinstance(x, Tensor) and isinstance(y, Tensor) and x.constant and y.constant):
-        return None
-    a, b = x.static, y.static
-    if isinstance(a, bool) or isinstance(b, bool):
-        return None
-    if isinstance(a, D.Sym) or isinstance(b, D.Sym):  # dims stay integer polynomials
-        ints = not isinstance(a, float) and not isinstance(b, float)
-        return _FOLDS[op](a, b) if ints and op in ("+", "-", "*") else None
-    if op == "**" and isinstance(a, int) and isinstance(b, int) and b > 64:
-        return None
-    try:
-        result = _FOLDS[op](a, b)
-    except ArithmeticError:  # 1 / 0, overflow: leave it to run time, as numpy would
-        return None
-    if isinstance(result, complex) or (isinstance(result, int) and abs(result) >= 2 ** 63):
-        return None
-    return result
+def check_modules(modules: list[Module], known: Callable[[FunctionDef], FunctionInfo]) -> dict[FunctionDef, FunctionInfo]:
+    """The checked info of every function of `modules`, once none of them recurses; `known`
+    gives the info of functions checked before (those of stdlib modules loaded earlier)."""
+    infos = {fn: FunctionChecker(fn).run() for m in modules for fn in m.functions.values()}
+    check_no_recursion(list(infos), lambda fn: infos[fn] if fn in infos else known(fn))
+    return infos
 
 
 _MISSING = object()
-
-
-# -- the per-call view that builtins' type rules use ------------------------------------------------
-
-class CallCheck:
-    """A builtin call's arguments, with helpers that read constants and report errors at the
-    argument that is wrong."""
-
-    def __init__(self, builtin: Builtin, exprs: dict, values: dict, span, float_dtype):
-        self.name = builtin.name
-        self.defaults = builtin.defaults
-        self.exprs, self.values, self.span = exprs, values, span
-        self.float_dtype = float_dtype
-
-    def fail(self, message: str, arg: str | None = None):
-        raise DDTypeError(message, self.exprs[arg].span if arg in self.exprs else self.span)
-
-    def tensor(self, name: str) -> Tensor:
-        value = self.values[name]
-        if not isinstance(value, Tensor):
-            self.fail(f"argument '{name}' of {self.name} must be a tensor, got {show(value)}", name)
-        return value
-
-    def tensors(self, name: str) -> list[Tensor]:
-        value = self.values[name]
-        if not (isinstance(value, tuple) and value and all(isinstance(v, Tensor) for v in value)):
-            self.fail(f"argument '{name}' of {self.name} must be a tuple or list of tensors, got {show(value)}", name)
-        return list(value)
-
-    def static(self, name: str):
-        if name not in self.values:
-            return self.defaults[name]
-        value = self.values[name]
-        if not is_static(value):
-            self.fail(f"argument '{name}' of {self.name} must be a constant, got {show(value)}", name)
-        return static_of(value)
-
-    def int(self, name: str) -> int:
-        value = self.static(name)
-        if not isinstance(value, int) or isinstance(value, bool):
-            self.fail(f"argument '{name}' of {self.name} must be an integer constant, got {value}", name)
-        return value
-
-    def ints(self, name: str) -> tuple[int, ...]:
-        value = self.static(name)
-        items = value if isinstance(value, tuple) else (value,)
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in items):
-            self.fail(f"argument '{name}' of {self.name} must be an int or a tuple of ints, got {value}", name)
-        return items
-
-    def axes(self, name: str, ndim: int) -> tuple[int, ...]:
-        value = self.static(name)
-        if value is None:
-            return tuple(range(ndim))
-        self.ints(name)
-        with located(self.exprs[name].span):
-            return S.normalize_axes(value, ndim)
-
-    def flag(self, name: str) -> bool:
-        value = self.static(name)
-        if not isinstance(value, bool):
-            self.fail(f"argument '{name}' of {self.name} must be true or false, got {value}", name)
-        return value
-
-    def dim(self, name: str, signed: bool = False) -> D.Dim:
-        value = self.static(name)
-        ok = isinstance(value, D.Sym) or (isinstance(value, int) and not isinstance(value, bool)
-                                          and (signed or value >= 0))
-        if not ok:
-            self.fail(f"argument '{name}' of {self.name} must be a size (an integer constant or a dim), got {value}", name)
-        return value
-
-    def shape(self, name: str, allow_minus_one: bool = False) -> tuple[D.Dim, ...]:
-        value = self.static(name)
-        items = value if isinstance(value, tuple) else (value,)
-        for d in items:
-            ok = isinstance(d, D.Sym) or (isinstance(d, int) and not isinstance(d, bool)
-                                          and (d >= 0 or (allow_minus_one and d == -1)))
-            if not ok:
-                self.fail(f"argument '{name}' of {self.name} must be a shape (sizes or dims), got {value}", name)
-        return tuple(items)
-
-    def dtype(self, name: str):
-        value = self.static(name)
-        if not (isinstance(value, DType) or value == FLOAT):
-            self.fail(f"argument '{name}' of {self.name} must be a dtype ({', '.join(DTYPE_NAMES)}), got {show(value)}", name)
-        return value
-
-    def join(self, *tensors: Tensor):
-        dtype = join(list(tensors), self.float_dtype)
-        for t in tensors:
-            if t.constant and not fits(t.static, dtype):
-                self.fail(f"the constant {t.static} does not fit {dtype}")
-        return dtype
-
-    def broadcast(self, *tensors: Tensor) -> tuple:
-        return S.broadcast_shapes(*(t.shape for t in tensors))
 
 
 # -- the checker of one function ----------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Loading: source files -> parsed, linked and checked `Module`s.
+"""Loading: source files -> parsed, linked and checked `Module`s, in a `Program`.
 
 `import losses` / `from layers import f` look for `losses.dd` beside the importing file,
 then in the stdlib folder. Each file is loaded once per `load`; an import cycle or a
@@ -8,26 +8,80 @@ checker runs on every function, so a bad program fails here, at load time.
 Stdlib modules are loaded once per process, like Python imports: they import only each
 other and check the same whoever imports them, so a checked stdlib module is kept (keyed by
 its path and text, so an edited file loads afresh) and every later `load` links to it.
+
+The loader keeps what checking and lowering learn about the functions (`dsl.library`):
+a `Program` holds the library of its own functions, which falls back to the stdlib's.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 import ddc.stdlib
-from ddc.errors import DDImportError, DDNameError, Span
+from ddc.errors import DDImportError, DDNameError, DDTypeError, Span
 from ddc.files import MAX_SOURCE_BYTES, UnreadableFile, read_regular
+from ddc.ir import Graph
+from ddc.ir.dtypes import DType, f32, f64
+from ddc.ir.types import TensorType
 
 from . import ast
-from .check import check_modules, did_you_mean
+from .callcheck import did_you_mean
+from .check import check_modules
+from .library import Library
+from .lower import lower_function
 from .parser import parse
 from .program import FunctionDef, Module
+from .types import resolve
 
 STDLIB = Path(ddc.stdlib.__file__).parent
 
 _STDLIB_LOADED: dict[tuple[Path, str], Module] = {}  # (resolved path, text) -> checked module
+_STDLIB_LIBRARY = Library()  # the checked info and graphs of their functions
 
 
-def load(path) -> Module:
+class Program:
+    """A loaded module (`module`; its `name`, `path` and `functions` are the program's)
+    and the library of what is known about its functions and those it imports."""
+
+    def __init__(self, module: Module, library: Library):
+        self.module = module
+        self.library = library
+
+    @property
+    def name(self) -> str:
+        return self.module.name
+
+    @property
+    def path(self) -> Path | None:
+        return self.module.path
+
+    @property
+    def functions(self) -> dict[str, FunctionDef]:
+        return self.module.functions
+
+    def lower(self, fn: FunctionDef | str, float_dtype: DType = f32) -> Graph:
+        """The IR graph of `fn` (a function of the program, or its name): inputs in parameter
+        order (named after them), outputs in return order, named after the function. A
+        generic function is lowered once per float dtype; one without `float` in its
+        signature is the same graph for either."""
+        if isinstance(fn, str):
+            fn = self.functions[fn]
+        if float_dtype not in (f32, f64):
+            raise DDTypeError(f"float_dtype must be f32 or f64, got {float_dtype}")
+        binding = float_dtype if fn.generic else f32
+        arg_types = [TensorType(resolve(p.type.dtype, binding), p.type.dims) for p in fn.params]
+        try:
+            return lower_function(self.library, fn, arg_types, binding)
+        except RecursionError:
+            # expressions nest at most MAX_NESTING levels, so it is calls: each is lowered
+            # (recursively) and inlined
+            raise DDTypeError(f"{fn.name} calls functions that call functions too deeply to inline",
+                              fn.span, hint="shorten the chain of calls, e.g. by merging functions") from None
+
+    def __repr__(self) -> str:
+        return f"<ddc program {self.module.name} ({', '.join(self.functions)})>"
+
+
+def load(path) -> Program:
     path = Path(path)
     return loads(read_source(path), name=path.stem, path=path)
 
@@ -49,7 +103,7 @@ def read_source(path: Path, span: Span | None = None) -> str:
                             at, hint="save the file as UTF-8") from None
 
 
-def loads(source: str, name: str = "<string>", path=None) -> Module:
+def loads(source: str, name: str = "<string>", path=None) -> Program:
     """Load a module from text. `path` (if given) is where imports are looked for and what
     errors show; without it, only the stdlib can be imported."""
     loader = _Loader()
@@ -59,9 +113,13 @@ def loads(source: str, name: str = "<string>", path=None) -> Module:
         chain = " -> ".join(p.stem for p in loader.loading[:3]) + " -> ... -> " + loader.loading[-1].stem
         raise DDImportError(f"imports nested too deeply: {chain}, {len(loader.loading)} files",
                             hint="import the modules from fewer levels") from None
-    check_modules(loader.modules)
+    infos = check_modules(loader.modules, _STDLIB_LIBRARY.info)
+    stdlib = {fn for m in loader.stdlib.values() for fn in m.functions.values()}
+    _STDLIB_LIBRARY.add({fn: info for fn, info in infos.items() if fn in stdlib})
     _STDLIB_LOADED.update(loader.stdlib)
-    return module
+    library = Library(fallback=_STDLIB_LIBRARY)
+    library.add({fn: info for fn, info in infos.items() if fn not in stdlib})
+    return Program(module, library)
 
 
 class _Loader:

@@ -21,14 +21,15 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Callable
 
-from ddc.errors import DDTypeError
+from ddc.errors import DDTypeError, located
 from ddc.ir import Builder, Graph, Value, dims as D, inline, verify
 from ddc.ir.dtypes import DType, f32
 from ddc.ir.types import TensorType
 
 from . import ast
 from . import shapes as S
-from .check import Apply, TupleItem, UserCall, located
+from .checked import Apply, TupleItem, UserCall
+from .library import Library
 from .nesting import left_spine
 from .transforms import FunctionRef
 from .types import (
@@ -36,7 +37,6 @@ from .types import (
 )
 
 
-MAX_GRAPHS_PER_FUNCTION = 256  # distinct argument types cached per function
 # The most IR nodes one function's graph may have once its calls are inlined. The largest
 # realistic graph (the Hessian of examples/infonce's loss) has ~330; a function called
 # twice from a function called twice ... doubles per level, so without a bound 40 such
@@ -62,30 +62,31 @@ class GraphTooLarge(DDTypeError):
         return GraphTooLarge([caller, *self.chain], self.nodes, span)
 
 
-def lower_function(fn, arg_types: list[TensorType], float_dtype: DType) -> Graph:
-    """The graph of user function `fn` called with `arg_types` (cached on `fn`). `float_dtype`
-    is the caller's float, which `float` binds to when no argument decides it."""
+def lower_function(library: Library, fn, arg_types: list[TensorType], float_dtype: DType) -> Graph:
+    """The graph of user function `fn` called with `arg_types` (cached in `library`, which
+    holds `fn`'s checked info). `float_dtype` is the caller's float, which `float` binds to
+    when no argument decides it."""
     specs = [p.type for p in fn.params]
     binding = bind_float(specs, [describe(t) for t in arg_types], float_dtype)[0] if fn.generic else f32
+
     key = (tuple(arg_types), binding)
-    if key not in fn.graphs:
-        if len(fn.graphs) >= MAX_GRAPHS_PER_FUNCTION:
-            fn.graphs.clear()  # a stdlib function lives as long as the process (dsl.loader)
-        dims: dict[str, D.Dim] = {}
-        for spec, t in zip(specs, arg_types):
-            S.unify(spec.shape, t.shape, dims)
-        inputs = [Value(t, name=p.name) for p, t in zip(fn.params, arg_types)]
-        b = Builder()
-        outputs = _FunctionLowering(fn, b, dims, binding).run(inputs)
-        fn.graphs[key] = verify(b.graph(inputs, outputs, fn.name))
-    return fn.graphs[key]
+    graph = library.cached_graph(fn, key)
+    if graph is not None:
+        return graph
+    dims: dict[str, D.Dim] = {}
+    for spec, t in zip(specs, arg_types):
+        S.unify(spec.shape, t.shape, dims)
+    inputs = [Value(t, name=p.name) for p, t in zip(fn.params, arg_types)]
+    b = Builder()
+    outputs = _FunctionLowering(library, fn, b, dims, binding).run(inputs)
+    return library.keep_graph(fn, key, verify(b.graph(inputs, outputs, fn.name)))
 
 
-def lower_graph(ref, arg_types: list[TensorType], float_dtype: DType) -> Graph:
+def lower_graph(library: Library, ref, arg_types: list[TensorType], float_dtype: DType) -> Graph:
     """The graph of a function reference (a user function or a transform of one)."""
     if isinstance(ref, FunctionRef):
-        return lower_function(ref.fn, arg_types, float_dtype)
-    graph = ref.lower(arg_types, float_dtype, lower_graph)
+        return lower_function(library, ref.fn, arg_types, float_dtype)
+    graph = ref.lower(arg_types, float_dtype, partial(lower_graph, library))
     if len(graph.nodes) > MAX_GRAPH_NODES:  # a transform multiplies a graph under the limit
         raise GraphTooLarge([str(ref)], len(graph.nodes), None)
     return graph
@@ -176,9 +177,9 @@ class _LoweredAt:
 
 
 class _FunctionLowering:
-    def __init__(self, fn, b: Builder, dims: dict, float_dtype: DType):
-        self.fn, self.b, self.dims, self.float_dtype = fn, b, dims, float_dtype
-        self.info = fn.info
+    def __init__(self, library: Library, fn, b: Builder, dims: dict, float_dtype: DType):
+        self.library, self.fn, self.b, self.dims, self.float_dtype = library, fn, b, dims, float_dtype
+        self.info = library.info(fn)
         self.env: dict = {}
         self.values: dict = {}  # expression -> its lowered value; (weak expression, dtype) -> its value
         self.input_ids: set[int] = set()
@@ -284,7 +285,7 @@ class _FunctionLowering:
         args = [coerce(self.b, self.expr(a), resolve(t.dtype, self.float_dtype))
                 for a, t in zip(plan.args, plan.arg_types)]
         try:
-            graph = lower_graph(plan.ref, [a.type for a in args], self.float_dtype)
+            graph = lower_graph(self.library, plan.ref, [a.type for a in args], self.float_dtype)
         except GraphTooLarge as e:
             raise e.called_from(self.fn.name, span) from None
         first = len(self.b.nodes)

@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, Union
 
-from ddc.errors import DDTypeError, TransformError
+from ddc.errors import TransformError
 from ddc.ir import Graph, dims as D, substitute_dims
 from ddc.ir.types import TensorType
-from ddc.passes.argnums import normalize_argnums
+from ddc.passes.argnums import check_argnums, check_scalar_output, normalize_argnums
+from ddc.passes.axes import check_axes, in_batch_axes, out_batch_axes
 
-from .shapes import normalize_axis
 from .types import Tensor, flatten, is_float, unflatten
 
 LowerGraph = Callable[["Ref", list[TensorType], object], Graph]
@@ -58,11 +58,8 @@ class Grad:
     def check(self, checker, args: list[Tensor], spans, span):
         out, effective = checker.call_ref(self.inner, args, spans, span)
         argnums = normalize_argnums(self.argnums, len(args), str(self.inner))
-        if not (isinstance(out, Tensor) and out.shape == () and is_float(out.dtype)):
-            raise TransformError(
-                f"{self.name} needs {self.inner} to return a float scalar, but it returns {checker.show(out)}",
-                span, hint="reduce the output to a scalar, e.g. with sum(...) or mean(...)",
-            )
+        results = [(out.shape, is_float(out.dtype))] if isinstance(out, Tensor) else [None] * len(out)
+        check_scalar_output(self.name, str(self.inner), results, checker.show(out), span)
         grads = []
         for i in argnums:
             if not is_float(effective[i].dtype):
@@ -86,22 +83,6 @@ class Grad:
 
 # -- vmap ---------------------------------------------------------------------------------------
 
-def _per_entry(axes, count: int, what: str, noun: str) -> tuple:
-    """An int/None for every entry, or a tuple with one per entry."""
-    if not isinstance(axes, tuple):
-        return (axes,) * count
-    if len(axes) != count:
-        raise TransformError(f"vmap {what} has {len(axes)} entries for {count} {noun}")
-    return axes
-
-
-def _mapped_axis(axis: int, ndim: int, what: str) -> int:
-    try:
-        return normalize_axis(axis, ndim, what)
-    except DDTypeError as e:
-        raise TransformError(e.message) from None
-
-
 @dataclass(frozen=True)
 class VMap:
     inner: "Ref"
@@ -116,28 +97,16 @@ class VMap:
         return f"vmap({self.inner})"
 
     def _in_axes(self, shapes: list[tuple], spans=None) -> list[int | None]:
-        axes = _per_entry(self.in_axes, len(shapes), "in_axes", "arguments")
-        out = []
-        for i, (a, s) in enumerate(zip(axes, shapes)):
-            try:
-                out.append(None if a is None else _mapped_axis(a, len(s), f"vmap in_axes[{i}]"))
-            except TransformError as e:
-                e.span = spans[i] if spans else None
-                raise
-        return out
+        return in_batch_axes(self.in_axes, [len(s) for s in shapes], spans=spans)
 
     def _out_axes(self, shapes: list[tuple]) -> list[int | None]:
-        axes = _per_entry(self.out_axes, len(shapes), "out_axes", "outputs")
-        return [None if a is None else _mapped_axis(a, len(s) + 1, f"vmap out_axes[{i}]")
-                for i, (a, s) in enumerate(zip(axes, shapes))]
+        return out_batch_axes(self.out_axes, [len(s) for s in shapes])
 
     def check(self, checker, args: list[Tensor], spans, span):
         if len(args) != self.arity:
             raise TransformError(f"{self} takes {self.arity} arguments, got {len(args)}", span)
         in_axes = self._in_axes([a.shape for a in args], spans)
         mapped = [i for i, ax in enumerate(in_axes) if ax is not None]
-        if not mapped:
-            raise TransformError("vmap needs at least one mapped argument, but in_axes are all None", span)
         size = args[mapped[0]].shape[in_axes[mapped[0]]]
         for i in mapped:
             if args[i].shape[in_axes[i]] != size:
@@ -179,23 +148,6 @@ REFS = (FunctionRef, Grad, VMap)
 
 # -- the transform expressions: signatures and constructors -----------------------------------
 
-def _argnums(value):
-    ok = isinstance(value, int) and not isinstance(value, bool)
-    ok = ok or (isinstance(value, tuple) and value and all(isinstance(a, int) and not isinstance(a, bool) for a in value))
-    if not ok:
-        raise TransformError(f"argnums must be an int or a tuple of ints, got {value!r}")
-    return value
-
-
-def _axes(value, what):
-    def entry(a):
-        return a is None or (isinstance(a, int) and not isinstance(a, bool))
-
-    if not (entry(value) or (isinstance(value, tuple) and all(entry(a) for a in value))):
-        raise TransformError(f"{what} must be an int, None, or a tuple of those, got {value!r}")
-    return value
-
-
 @dataclass(frozen=True)
 class Transform:
     params: tuple[str, ...]
@@ -205,9 +157,9 @@ class Transform:
 
 TRANSFORMS: dict[str, Transform] = {
     "grad": Transform(("fun", "argnums"), {"argnums": 0},
-                      lambda f, o: Grad(f, _argnums(o["argnums"]), with_value=False)),
+                      lambda f, o: Grad(f, check_argnums(o["argnums"]), with_value=False)),
     "value_and_grad": Transform(("fun", "argnums"), {"argnums": 0},
-                                lambda f, o: Grad(f, _argnums(o["argnums"]), with_value=True)),
+                                lambda f, o: Grad(f, check_argnums(o["argnums"]), with_value=True)),
     "vmap": Transform(("fun", "in_axes", "out_axes"), {"in_axes": 0, "out_axes": 0},
-                      lambda f, o: VMap(f, _axes(o["in_axes"], "in_axes"), _axes(o["out_axes"], "out_axes"))),
+                      lambda f, o: VMap(f, check_axes(o["in_axes"], "in_axes"), check_axes(o["out_axes"], "out_axes"))),
 }

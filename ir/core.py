@@ -15,6 +15,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
+from .errors import IRError
 from .types import TensorType
 
 _ids = itertools.count()
@@ -205,14 +206,10 @@ class Builder:
         if isinstance(prim, str):
             prim = PRIMITIVES[prim]
         if prim.arity is not None and len(inputs) != prim.arity:
-            from ddc.errors import IRError
-
             raise IRError(f"{prim.name} takes {prim.arity} inputs, got {len(inputs)}", self.span)
         missing = [p for p in prim.params if p not in params]
         extra = [p for p in params if p not in prim.params]
         if missing or extra:
-            from ddc.errors import IRError
-
             raise IRError(f"{prim.name}: missing params {missing}, unexpected {extra}", self.span)
         params = {p: params[p] for p in prim.params}
         out_type = prim.type_rule([v.type for v in inputs], **params)

@@ -10,7 +10,7 @@ against `PRIMITIVES` by a test, so a primitive cannot be half-added.
 """
 from __future__ import annotations
 
-from ddc.errors import IRError
+from .errors import IRError
 
 from . import dims as D
 from .core import Primitive, register

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 
-from ddc.errors import DDError, IRError, Span
+from .errors import DDError, IRError, Span
 
 from . import dims as D
 from .core import PRIMITIVES, Builder, Graph, Value

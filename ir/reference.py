@@ -30,7 +30,7 @@ from typing import Callable
 
 import numpy as np
 
-from ddc.errors import CallError, IRError
+from .errors import CallError, IRError
 
 from . import dims as D
 from .core import Graph, Node

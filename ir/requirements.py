@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ddc.errors import DDIndexError
+from .errors import DDIndexError
 
 from . import dims as D
 from .core import Graph, Node, Value

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from ddc.errors import IRError
+from .errors import IRError
 
 from .core import PRIMITIVES, Graph, Primitive
 

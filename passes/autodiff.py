@@ -17,7 +17,7 @@ from typing import Sequence
 from ddc.errors import TransformError
 from ddc.ir import Builder, Graph, Value, i32, inline, substitute_dims
 
-from .argnums import in_given_order, normalize_argnums, wrt_mask
+from .argnums import check_scalar_output, in_given_order, normalize_argnums, wrt_mask
 from .cleanup import cleanup
 from .jvp import has_tangent, jvp
 from .linearize import linearize
@@ -56,16 +56,9 @@ def vjp(graph: Graph, wrt: Sequence[bool] | None = None) -> VJP:
 
 
 def _scalar_output(graph: Graph, what: str) -> Value:
-    if len(graph.outputs) != 1:
-        raise TransformError(
-            f"{what}: {graph.name} returns {len(graph.outputs)} values; it needs one scalar",
-            hint="return a single scalar loss")
-    (out,) = graph.outputs
-    if out.shape or not out.dtype.is_float:
-        raise TransformError(
-            f"{what}: {graph.name} returns {out.type}; it needs a scalar float output",
-            hint="reduce it (sum or mean), or use vjp with a cotangent")
-    return out
+    check_scalar_output(what, graph.name, [(v.shape, v.dtype.is_float) for v in graph.outputs],
+                        ", ".join(str(v.type) for v in graph.outputs))
+    return graph.outputs[0]
 
 
 def _fresh_inputs(graph: Graph) -> list[Value]:

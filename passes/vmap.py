@@ -25,6 +25,8 @@ from ddc.ir import Builder, Dim, Graph, Sym, Value
 from ddc.ir.core import ValueMap
 from ddc.ir.primitives import BINARY_ARITH, BINARY_FLOAT, UNARY_ANY, UNARY_FLOAT
 
+from .axes import in_batch_axes, out_batch_axes
+
 BatchDim = int | None
 BatchRule = Callable[..., tuple[Value, BatchDim]]
 
@@ -46,7 +48,7 @@ def vmap(
     the first of `B`, `B2`, ... the graph does not already use).
     """
     in_dims = _input_batch_dims(graph, in_axes)
-    out_dims = _output_axes(graph, out_axes)
+    out_dims = out_batch_axes(out_axes, [v.ndim for v in graph.outputs], f"outputs of {graph.name}")
     size = Sym.name(_batch_dim_name(graph, axis_name))
 
     b = Builder()
@@ -78,53 +80,19 @@ def vmap(
                 )
             outputs.append(value)
             continue
-        at = _normalise_axis(out_axis, v.ndim + 1, f"out_axes[{i}]")
         if d is None:
-            outputs.append(_with_batch_dim(b, value, size, at))
+            outputs.append(_with_batch_dim(b, value, size, out_axis))
         else:
-            outputs.append(_moveaxis(b, value, d, at))
+            outputs.append(_moveaxis(b, value, d, out_axis))
     return b.graph(inputs, outputs, graph.name)
 
 
 def _input_batch_dims(graph: Graph, in_axes) -> list[BatchDim]:
-    if not isinstance(in_axes, (tuple, list)):
+    if not isinstance(in_axes, (tuple, list)):  # a graph's caller says where each input's batch is
         raise TransformError(
             f"vmap: in_axes must be a tuple with one entry per input, got {in_axes!r}"
         )
-    if len(in_axes) != len(graph.inputs):
-        raise TransformError(
-            f"vmap: in_axes has {len(in_axes)} entries but {graph.name} takes "
-            f"{len(graph.inputs)} inputs"
-        )
-    dims = [
-        None if a is None else _normalise_axis(a, v.ndim + 1, f"in_axes[{i}]")
-        for i, (v, a) in enumerate(zip(graph.inputs, in_axes))
-    ]
-    if not _any_batched(dims):
-        raise TransformError("vmap: in_axes batches no input (every entry is None)")
-    return dims
-
-
-def _output_axes(graph: Graph, out_axes) -> list[int | None]:
-    if out_axes is None or isinstance(out_axes, int):
-        return [out_axes] * len(graph.outputs)
-    if not isinstance(out_axes, (tuple, list)):
-        raise TransformError(f"vmap: out_axes must be an int, None or a tuple, got {out_axes!r}")
-    if len(out_axes) != len(graph.outputs):
-        raise TransformError(
-            f"vmap: out_axes has {len(out_axes)} entries but {graph.name} has "
-            f"{len(graph.outputs)} outputs"
-        )
-    return list(out_axes)
-
-
-def _normalise_axis(axis, rank: int, what: str) -> int:
-    """`axis` as an index into `rank` dims, negatives counted from the end, like numpy."""
-    if isinstance(axis, bool) or not isinstance(axis, int):
-        raise TransformError(f"vmap: {what} must be an int or None, got {axis!r}")
-    if not -rank <= axis < rank:
-        raise TransformError(f"vmap: {what}={axis} is out of range for a batched rank of {rank}")
-    return axis % rank
+    return in_batch_axes(in_axes, [v.ndim + 1 for v in graph.inputs], f"inputs of {graph.name}")
 
 
 def _batch_dim_name(graph: Graph, axis_name: str | None) -> str:

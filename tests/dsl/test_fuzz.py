@@ -39,8 +39,9 @@ def test_mutated_programs_fail_only_with_ddc_errors(seed):
     for _ in range(50):
         source = mutate(rng, rng.choice([SOURCE, CALLS]))
         try:
-            for fn in loads(source).functions.values():
-                fn.lower(ir.f32)
+            program = loads(source)
+            for fn in program.functions.values():
+                program.lower(fn, ir.f32)
         except DDError as e:
             assert e.message and str(e)
 
@@ -48,4 +49,4 @@ def test_mutated_programs_fail_only_with_ddc_errors(seed):
 def test_absurdly_deep_expressions_are_errors():
     source = "def f(x: f32) -> f32:\n    return " + "-(" * 400 + "x" + ")" * 400 + "\n"
     with pytest.raises(DDError, match="nested too deeply"):
-        loads(source).functions["f"].lower()
+        loads(source).lower("f")

@@ -139,14 +139,13 @@ def loss(W1: f32[d, h], b1: f32[h], W2: f32[h, c], x: f32[b, d]) -> f32:
 
 
 def test_generic_functions_lower_per_float_dtype_and_are_cached():
-    module = loads("def f(x: float[n], k: i32[n]) -> float[n]:\n    return x * k\n")
-    fn = module.functions["f"]
-    g32, g64 = fn.lower(ir.f32), fn.lower(ir.f64)
+    program = loads("def f(x: float[n], k: i32[n]) -> float[n]:\n    return x * k\n")
+    g32, g64 = program.lower("f", ir.f32), program.lower("f", ir.f64)
     assert [v.dtype for v in g32.inputs] == [ir.f32, ir.i32]
     assert [v.dtype for v in g64.inputs] == [ir.f64, ir.i32]
-    assert fn.lower(ir.f32) is g32
-    plain = loads("def f(x: f32[n]) -> f32[n]:\n    return zeros(n) + x\n").functions["f"]
-    assert plain.lower(ir.f64) is plain.lower(ir.f32)
+    assert program.lower("f", ir.f32) is g32
+    plain = loads("def f(x: f32[n]) -> f32[n]:\n    return zeros(n) + x\n")
+    assert plain.lower("f", ir.f64) is plain.lower("f", ir.f32)
 
 
 def test_constructors_default_to_the_float_binding():

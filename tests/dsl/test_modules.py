@@ -64,20 +64,20 @@ def test_imports_resolve_beside_the_file_and_functions_compose(tmp_path):
     W, x, t = rng.standard_normal((3, 2)), rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
     from ddc.codegen.numpy.backend import compile
 
-    value = compile(module.functions["loss"].lower(ir.f64))(W, x, t)
+    value = compile(module.lower("loss", ir.f64))(W, x, t)
     close(value, np.mean((2 * x @ W - t) ** 2))
 
 
 def test_imported_spans_point_into_their_own_files(tmp_path):
     write(tmp_path, losses=LOSSES, layers=LAYERS, model=MODEL)
-    graph = load(tmp_path / "model.dd").functions["loss"].lower()
+    graph = load(tmp_path / "model.dd").lower("loss")
     files = {Path(n.span.file).name for n in graph.nodes}
     assert files == {"losses.dd", "layers.dd"}
 
 
 def test_each_file_loads_once_per_load(tmp_path):
     write(tmp_path, losses=LOSSES, layers=LAYERS, model=MODEL)
-    module = load(tmp_path / "model.dd")
+    module = load(tmp_path / "model.dd").module
     through_layers = module.namespace["dense"].module.namespace["scale"].module
     assert module.namespace["losses"] is through_layers
 
@@ -86,7 +86,7 @@ def test_loads_with_a_path_imports_beside_it(tmp_path):
     write(tmp_path, losses=LOSSES)
     module = loads("import losses\ndef f(z: f32[b, c]) -> f32[b, c]:\n    return losses.scale(z)\n",
                    path=tmp_path / "main.dd")
-    assert module.functions["f"].lower().outputs[0].type.shape == (ir.Sym.name("b"), ir.Sym.name("c"))
+    assert module.lower("f").outputs[0].type.shape == (ir.Sym.name("b"), ir.Sym.name("c"))
 
 
 def test_the_stdlib_is_the_package_s_folder():
@@ -96,7 +96,7 @@ def test_the_stdlib_is_the_package_s_folder():
 def test_stdlib_is_the_fallback(stdlib):
     write(stdlib, ddtest_helpers="def twice(x: float[n]) -> float[n]:\n    return 2 * x\n")
     module = loads("from ddtest_helpers import twice\ndef f(x: f32[n]) -> f32[n]:\n    return twice(x)\n")
-    assert [n.prim.name for n in module.functions["f"].lower().nodes] == ["constant", "broadcast_in_dim", "mul"]
+    assert [n.prim.name for n in module.lower("f").nodes] == ["constant", "broadcast_in_dim", "mul"]
 
 
 def test_a_missing_module_is_an_error_at_the_import(tmp_path):
@@ -159,13 +159,13 @@ def test_an_unreadable_file():
 def test_stdlib_modules_load_once_per_process_until_their_text_changes(stdlib):
     write(stdlib, ddtest_cached="def twice(x: float[n]) -> float[n]:\n    return 2 * x\n")
     user = "import ddtest_cached\ndef f(x: f32[n]) -> f32[n]:\n    return ddtest_cached.twice(x)\n"
-    first, second = loads(user), loads(user)
+    first, second = loads(user).module, loads(user).module
     assert first is not second  # the user's module is loaded afresh
     assert first.namespace["ddtest_cached"] is second.namespace["ddtest_cached"]
     write(stdlib, ddtest_cached="def twice(x: float[n]) -> float[n]:\n    return x + x\n")
     edited = loads(user)
-    assert edited.namespace["ddtest_cached"] is not first.namespace["ddtest_cached"]
-    assert [n.prim.name for n in edited.functions["f"].lower().nodes] == ["add"]
+    assert edited.module.namespace["ddtest_cached"] is not first.namespace["ddtest_cached"]
+    assert [n.prim.name for n in edited.lower("f").nodes] == ["add"]
 
 
 def test_a_stdlib_module_that_fails_its_check_is_not_kept(stdlib):
@@ -179,11 +179,12 @@ def test_a_stdlib_module_that_fails_its_check_is_not_kept(stdlib):
 def test_a_stdlib_function_s_graph_cache_stays_bounded(stdlib, monkeypatch):
     """Stdlib modules live as long as the process, so the graphs their functions cache (one
     per argument types) must not grow without end."""
-    from ddc.dsl import lower
+    from ddc.dsl import library
 
-    monkeypatch.setattr(lower, "MAX_GRAPHS_PER_FUNCTION", 4)
+    monkeypatch.setattr(library, "MAX_GRAPHS_PER_FUNCTION", 4)
     write(stdlib, ddtest_grow="def twice(x: float[n]) -> float[n]:\n    return 2 * x\n")
     for k in range(10):
-        loads(f"import ddtest_grow\ndef f(x: f32[m{k}]) -> f32[m{k}]:\n    return ddtest_grow.twice(x)\n").functions["f"].lower()
-    twice = loads("import ddtest_grow\n").namespace["ddtest_grow"].functions["twice"]
-    assert 1 <= len(twice.graphs) <= 4
+        loads(f"import ddtest_grow\ndef f(x: f32[m{k}]) -> f32[m{k}]:\n    return ddtest_grow.twice(x)\n").lower("f")
+    program = loads("import ddtest_grow\n")
+    twice = program.module.namespace["ddtest_grow"].functions["twice"]
+    assert 1 <= len(program.library.owner(twice).graphs[twice]) <= 4

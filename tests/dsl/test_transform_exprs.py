@@ -132,7 +132,7 @@ def test_a_batched_output_with_out_axes_none_is_an_error_at_the_call():
     source = SOURCE + "\ndef bad(vs: f32[k, n], W: f32[n, m]) -> f32[m]:\n    return vmap(affine, in_axes=(0, None), out_axes=None)(vs, W)\n"
     module = loads(source)  # the checker cannot see which outputs depend on the batch
     with pytest.raises(TransformError) as info:
-        module.functions["bad"].lower()
+        module.lower("bad")
     assert (info.value.line, info.value.col) == (source.count("\n"), 12)
     assert "out_axes entry is None" in info.value.message
 
@@ -143,6 +143,6 @@ def test_transforms_of_imported_functions(tmp_path, backend):
               "    return grad(fns.sq)(x), grad(sq)(x) + vmap(grad(sq), in_axes=1, out_axes=1)(reshape(x, (n, 1)))[:, 0]\n")
     module = loads(source, path=tmp_path / "main.dd")
     x = np.array([1.0, -2.0, 3.0])
-    a, b = run_graph(module.functions["f"].lower(ir.f64), x, backend=backend)
+    a, b = run_graph(module.lower("f", ir.f64), x, backend=backend)
     close(a, 2 * x)
     close(b, 4 * x)

@@ -12,7 +12,7 @@ from .. import backends
 
 
 def lowered(source: str, name: str, dtype=ir.f32) -> ir.Graph:
-    graph = loads(source).functions[name].lower(dtype)
+    graph = loads(source).lower(name, dtype)
     ir.verify(graph)
     text = str(graph)
     assert str(ir.parse_graph(text)) == text

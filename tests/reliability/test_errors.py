@@ -146,7 +146,7 @@ CASES = [
          "import b\n", files={"b.dd": b"\xff\xfe"}, file="b.dd"),
     # -- transforms -------------------------------------------------------------------------
     Case("grad of a non-scalar output", TransformError, (8, 12),
-         ("grad needs vec to return a float scalar, but it returns f32[n]", "sum(...) or mean(...)"),
+         ("grad: vec returns f32[n]; it needs a scalar float output", "sum(...) or mean(...)"),
          SQUARES + "def f(x: f32[n]) -> f32[n]:\n    return grad(vec)(x)\n"),
     Case("grad w.r.t. an integer argument", TransformError, (8, 35), ("only float arguments have gradients",),
          SQUARES + "def f(x: f32[n], k: i32) -> i32:\n    return grad(sq, argnums=1)(x, k)\n"),
