@@ -26,7 +26,8 @@ from ddc.passes.dce import dce
 from ddc.passes.hoist_broadcasts import hoist_broadcasts
 from ddc.passes.onehot import onehot_to_gather
 from ddc.passes.pick_early import pick_early
-from ddc.passes.simplify import Facts, simplify
+from ddc.passes.patterns import Facts
+from ddc.passes.simplify import simplify
 from ddc.passes.sum_of_products import sum_of_products
 
 # The cleanups first: graphs straight from the lowering were never cleaned (a repeated

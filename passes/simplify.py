@@ -31,7 +31,7 @@ import numpy as np
 from ddc.codegen import numpy_runtime
 from ddc.ir import Graph, Node, Value
 
-from .patterns import Facts, P, RuleTable, rewrite, rule, splat
+from .patterns import P, RuleTable, rewrite, rule, splat
 from .util import traced
 
 simplify_rules: RuleTable = {}
@@ -307,4 +307,4 @@ def simplify(graph: Graph, only: set[str] | None = None) -> Graph:
     return rewrite(graph, simplify_rules, only)
 
 
-__all__ = ["Facts", "simplify", "simplify_rules"]
+__all__ = ["simplify", "simplify_rules"]
