@@ -88,7 +88,7 @@ class P:
         self.prim, self.inputs, self.name, self.once, self.test = prim, inputs, name, once, test
         self.swaps = prim in COMMUTATIVE and len(inputs) == 2 and not ordered
 
-    def matches(self, v: Value, facts: Facts, bound: dict[str, Value]) -> Iterator[dict[str, Value]]:
+    def matches(self, v: Value, facts: Facts, bound: dict[str, Value]) -> Iterator[dict]:
         """Every way `v` matches, as the bindings it extends `bound` with, in order."""
         if self.name is not None and self.name in bound and bound[self.name] is not v:
             return
