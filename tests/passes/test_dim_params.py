@@ -114,3 +114,12 @@ def test_a_dim_parameter_is_checked_at_call_time(m):
         back.fn(-1, row, 1.0)
     with pytest.raises(ddc.DDIndexError, match="needs n >= 1, got n = 0"):
         back.fn(0, row, 1.0)
+
+
+def test_a_backward_graph_exports_as_a_standalone_module(m, tmp_path):
+    from ddc.codegen.numpy import module_source
+
+    back = autodiff.vjp(m.total.graph).backward
+    namespace: dict = {}
+    exec(compile(module_source(back, "total_vjp"), str(tmp_path / "total_vjp.py"), "exec"), namespace)
+    np.testing.assert_array_equal(namespace["total_vjp"](4, 3, 2.0), np.full((3, 4), 2.0))
