@@ -7,9 +7,12 @@ a value of the node's type replaces it. A rule is `rule(b, facts, *inputs, **par
 
 Most rules are written as a pattern and a rewrite:
 
-    @rule("identities", P("add", X, NEG_ZERO))
-    def _add_zero(b, m):
+    @rule("identities", P("add", X, NEG_ZERO), simplify_rules)
+    def _add_neg_zero(b, m):
         return m.x
+
+The pattern's root is the node being rewritten (its primitive keys the table; its
+inputs are matched against the node's).
 
 A pattern `P(prim, *inputs, name=, once=)` matches a value made by a node of `prim` whose
 inputs match `inputs`; `P(name=...)` matches any value; `splat(test, name)` a value that is
