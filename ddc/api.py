@@ -10,11 +10,13 @@ from functools import partial
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
+
 from ddc import dsl
 from ddc.passes import autodiff
 from ddc.passes.axes import axes_per_entry, check_axes
 from ddc.passes.jvp import jvp as jvp_pass
-from ddc.passes.linearize import linearize as linearize_pass
+from ddc.passes.linearize import dim_arguments, linearize as linearize_pass
 
 from .function import BoundFunction, Function, graph_function
 
@@ -133,15 +135,21 @@ def _split(f: Function, primal_graph, num_outputs: int, primals):
     return _unwrap(outs[:num_outputs]), outs[num_outputs:]
 
 
+def _closure(f: Function, name: str, graph, primal_graph, primals, residuals) -> BoundFunction:
+    """`graph` with its dim parameters (the primal call's sizes) and residuals bound."""
+    dims = dim_arguments(primal_graph, [np.shape(p) for p in primals], graph)
+    return BoundFunction(graph_function(name, graph, f.span, f.backend), [*dims, *residuals])
+
+
 def linearize(f: Function, *primals):
     """(f(primals), f_jvp) where f_jvp(*tangents) = J·tangents, reusing saved residuals."""
     lin = linearize_pass(f.graph_for(f.bind_dtype(primals)))
     value, residuals = _split(f, lin.primal, lin.num_outputs, primals)
-    return value, BoundFunction(graph_function(f"jvp_{f.name}", lin.linear, f.span, f.backend), residuals)
+    return value, _closure(f, f"jvp_{f.name}", lin.linear, lin.primal, primals, residuals)
 
 
 def vjp(f: Function, *primals):
     """(f(primals), f_vjp) where f_vjp(*cotangents) gives one cotangent per float argument."""
     v = autodiff.vjp(f.graph_for(f.bind_dtype(primals)))
     value, residuals = _split(f, v.primal, v.num_outputs, primals)
-    return value, BoundFunction(graph_function(f"vjp_{f.name}", v.backward, f.span, f.backend), residuals)
+    return value, _closure(f, f"vjp_{f.name}", v.backward, v.primal, primals, residuals)

@@ -171,7 +171,7 @@ def _compile(graph: Graph, backend: str, debug_nans: bool):
 
 def graph_function(name: str, graph: Graph, span: Span | None = None, backend: str = "numpy") -> Function:
     """A Function for one fixed graph (no float-generic parameters)."""
-    names = [v.name or f"arg{i}" for i, v in enumerate(graph.inputs)]
+    names = [*graph.dim_params(), *(v.name or f"arg{i}" for i, v in enumerate(graph.inputs))]
     return Function(name, lambda _: graph, names, [False] * len(names), span, backend)
 
 

@@ -71,6 +71,7 @@ def check_vjp(graph: Graph, args: Sequence, rng, rtol: float = 1e-7, atol: float
     """<ct, J t> (forward mode) == <J^T ct, t> (reverse mode)."""
     from ddc.passes.autodiff import vjp
     from ddc.passes.jvp import jvp
+    from ddc.passes.linearize import dim_arguments
 
     floats = _float_positions(graph.inputs)
     tangents = [rng.standard_normal(np.shape(args[i])) for i in floats]
@@ -79,7 +80,8 @@ def check_vjp(graph: Graph, args: Sequence, rng, rtol: float = 1e-7, atol: float
     cts = [rng.standard_normal(o.shape) for o in j_out]
     v = vjp(graph)
     residuals = _run(v.primal, args)[v.num_outputs:]
-    in_cts = _run(v.backward, residuals + cts)
+    dims = dim_arguments(v.primal, [np.shape(a) for a in args], v.backward)
+    in_cts = _run(v.backward, dims + residuals + cts)
     lhs, rhs = _vdot(cts, j_out), _vdot(in_cts, tangents)
     np.testing.assert_allclose(rhs, lhs, rtol=rtol, atol=atol,
                                err_msg=f"{graph.name}: <J^T ct, t> != <ct, J t>")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from .errors import IRError
+from .dims import Sym
 from .types import TensorType
 
 _ids = itertools.count()
@@ -154,6 +155,28 @@ class Graph:
 
         return print_graph(self)
 
+    def dim_params(self) -> tuple[str, ...]:
+        """The graph's dim parameters, in the order its caller passes them (sorted):
+        the dim names it uses that no input axis is exactly. A standalone backward graph
+        of `sum(x)` has none of `x`'s axes among its inputs, so its caller passes them.
+
+        Derived, not stored: every pass rebuilds graphs, and a derived signature cannot be
+        dropped or go stale on the way."""
+        bound = {d.terms[0][0][0] for v in self.inputs for d in v.shape if _is_plain_name(d)}
+        used: set[str] = set()
+        for v in self.inputs + [n.out for n in self.nodes] + self.outputs:
+            used |= v.type.dim_names()
+        for n in self.nodes:
+            for p in n.params.values():
+                used |= _param_dim_names(p)
+        return tuple(sorted(used - bound))
+
+    def dim_sizes(self, shapes: Sequence[Sequence[int]]) -> dict[str, int]:
+        """The size of each dim name an input axis is exactly, for arguments of `shapes`
+        (already checked against the inputs, as a call of this graph checks them)."""
+        return {d.terms[0][0][0]: size for v, shape in zip(self.inputs, shapes, strict=True)
+                for d, size in zip(v.shape, shape) if _is_plain_name(d)}
+
     def producers(self) -> dict[int, Node]:
         return {n.out.id: n for n in self.nodes}
 
@@ -188,6 +211,19 @@ class Graph:
         for n in self.nodes:
             counts[n.prim.name] = counts.get(n.prim.name, 0) + 1
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _is_plain_name(d) -> bool:
+    """The dim is one name (`n`, not `n-1`, `2*n` or `n*d`): an axis of that size binds it."""
+    return isinstance(d, Sym) and len(d.terms) == 1 and d.terms[0][1] == 1 and len(d.terms[0][0]) == 1
+
+
+def _param_dim_names(p) -> set[str]:
+    if isinstance(p, Sym):
+        return p.names()
+    if isinstance(p, (tuple, list)):
+        return {name for x in p for name in _param_dim_names(x)}
+    return set()
 
 
 class Builder:

@@ -5,6 +5,9 @@
       %h1:f32[b,h] = max %0 %1
       return %h1
 
+A graph with dim parameters (`Graph.dim_params`: dims no input axis binds, which the
+caller passes) lists them after its name: `graph vjp_f[d,n](%ct:f32[]):`.
+
 Values print under their DSL name where they have one (made unique with a suffix),
 else as a number. Tests and bug reports can hold IR literally.
 """
@@ -66,7 +69,8 @@ class Namer:
 def print_graph(g: Graph) -> str:
     name = Namer()
     args = ", ".join(f"%{name(v)}:{v.type}" for v in g.inputs)
-    lines = [f"graph {g.name}({args}):"]
+    dims = g.dim_params()
+    lines = [f"graph {g.name}{'[' + ','.join(dims) + ']' if dims else ''}({args}):"]
     for n in g.nodes:
         params = ""
         if n.params:
@@ -83,7 +87,7 @@ def print_graph(g: Graph) -> str:
 # another exception, whatever the text (a truncated line, an unknown primitive, a bad
 # param, a 5000-digit number, brackets nested thousands deep).
 
-_HEADER = re.compile(r"^graph\s+([A-Za-z_][\w.]*)\((.*)\):\s*$")
+_HEADER = re.compile(r"^graph\s+([A-Za-z_][\w.]*)(?:\[([^\]]*)\])?\((.*)\):\s*$")
 _NODE = re.compile(r"^%([\w.]+):(\w+\[[^\]]*\])\s*=\s*(\w+)(?:\[(.*)\])?((?:\s+%[\w.]+)*)\s*$")
 _RETURN = re.compile(r"^return\s*(.*)$")
 _TYPE = re.compile(r"^(\w+)\[([^\]]*)\]$")
@@ -189,7 +193,7 @@ def parse_graph(text: str, file: str = "<ir>") -> Graph:
         except (ValueError, TypeError, KeyError, IndexError, ArithmeticError, RecursionError) as e:
             # a type rule given params of the wrong shape, say (`contract=(1,)`)
             raise IRError(f"cannot read IR line: {type(e).__name__}: {e}", span) from None
-    return reader.graph(_line_span(file, *lines[-1], text))
+    return reader.graph(_line_span(file, *lines[0], text), _line_span(file, *lines[-1], text))
 
 
 def _line_span(file: str, k: int, line: str, text: str) -> Span:
@@ -203,6 +207,7 @@ class _Reader:
     def __init__(self):
         self.env: dict[str, Value] = {}
         self.name = None
+        self.dims: tuple[str, ...] = ()
         self.inputs: list[Value] = []
         self.outputs = None
         self.b = Builder()
@@ -224,7 +229,8 @@ class _Reader:
             if not head:
                 raise IRError(f"expected 'graph NAME(...):', got {line[:80]!r}")
             self.name = head.group(1)
-            for arg in _split_top(head.group(2)):
+            self.dims = tuple(d.strip() for d in _split_top(head.group(2) or ""))
+            for arg in _split_top(head.group(3)):
                 name, _, ty = arg.partition(":")
                 v = Value(parse_type(ty))
                 self.define(name.strip().lstrip("%"), v)
@@ -248,7 +254,12 @@ class _Reader:
             raise IRError(f"%{name}: written type {ty} but {prim} gives {v.type}")
         self.define(name, v)
 
-    def graph(self, end: Span) -> Graph:
+    def graph(self, header: Span, end: Span) -> Graph:
         if self.outputs is None:
             raise IRError("missing 'return'", end)
-        return self.b.graph(self.inputs, self.outputs, self.name)
+        g = self.b.graph(self.inputs, self.outputs, self.name)
+        if g.dim_params() != self.dims:
+            declared, used = (", ".join(d) or "none" for d in (self.dims, g.dim_params()))
+            raise IRError(f"graph {self.name} declares dim parameters [{declared}], "
+                          f"but its dims no input binds are [{used}]", header)
+        return g

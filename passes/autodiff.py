@@ -41,7 +41,8 @@ def differentiable_argnums(graph: Graph, argnums: int | Sequence[int], what: str
 @dataclass
 class VJP:
     primal: Graph  # inputs -> outputs..., residuals...
-    backward: Graph  # residuals..., cotangents of float outputs... -> cotangents of wrt inputs
+    # [dim parameters] residuals..., cotangents of float outputs... -> cotangents of wrt inputs
+    backward: Graph
     num_outputs: int
     num_residuals: int
 

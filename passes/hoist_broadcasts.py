@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ddc.ir import Graph, PRIMITIVES
 
-from .simplify import pattern, rewrite
+from .patterns import pattern, rewrite
 from .util import traced
 
 hoist_rules: dict = {}

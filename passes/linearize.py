@@ -7,7 +7,10 @@ Every node of the jvp graph is classified by what it depends on:
 - unknown: depends on a tangent -> the linear graph.
 
 Known values that unknown nodes use are the residuals: the primal graph returns them
-after its outputs, the linear graph takes them before its tangents. Nothing of the primal
+after its outputs, the linear graph takes them before its tangents. Dims that no residual
+or tangent shape carries (the `n, d` of `x` in the linear graph of `sum(x)`) are the
+linear graph's dim parameters (`Graph.dim_params`): its caller passes them, so no residual
+is kept only for its shape. Nothing of the primal
 computation is repeated in the linear graph, which is "You Only Linearize Once" (Radul et
 al., POPL 2023): reverse mode is then `transpose` of the linear graph.
 """
@@ -16,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from ddc.ir import Builder, Graph, Node, Sym, Value
+from ddc.ir import Builder, Graph, Node, Value
 
 from .cleanup import cleanup
 from .jvp import jvp
@@ -26,7 +29,7 @@ from .util import traced
 @dataclass
 class Linearized:
     primal: Graph  # inputs -> outputs..., residuals...
-    linear: Graph  # residuals..., tangents... -> output tangents...
+    linear: Graph  # [dim parameters] residuals..., tangents... -> output tangents...
     num_outputs: int
     num_residuals: int
 
@@ -60,7 +63,6 @@ def linearize(graph: Graph, wrt: Sequence[bool] | None = None) -> Linearized:
         if kind.get(v.id) == "known" and v.id not in seen:
             seen.add(v.id)
             residuals.append(v)
-    residuals += _dim_carriers(primal_inputs, residuals, known_nodes)
     for v in residuals:
         v.origin = "residual"
 
@@ -85,25 +87,11 @@ def linearize(graph: Graph, wrt: Sequence[bool] | None = None) -> Linearized:
     return Linearized(primal, linear, n_out, len(residuals))
 
 
-def _dim_carriers(inputs: list[Value], residuals: list[Value], known_nodes: list[Node]) -> list[Value]:
-    """Empty slices of inputs (appended to `known_nodes`) that give the linear graph, and
-    its transpose, every dim of the inputs no residual's shape has: `sum(x)` needs none,
-    but its vjp must know x's shape to broadcast the cotangent back to it."""
-    def bound(values):
-        return {d.names().pop() for v in values for d in v.shape
-                if isinstance(d, Sym) and len(d.terms) == 1 and d.terms[0][1] == 1 and len(d.terms[0][0]) == 1}
-
-    have, carriers = bound(residuals), []
-    for x in inputs:
-        missing = bound([x]) - have
-        if missing:
-            b = Builder()
-            empty = b.slice(x, start=(0,) * x.ndim, stride=(1,) * x.ndim,
-                            limit=tuple(d if isinstance(d, Sym) and d.names() <= missing else 0 for d in x.shape))
-            known_nodes += b.nodes
-            carriers.append(empty)
-            have |= missing
-    return carriers
+def dim_arguments(primal: Graph, shapes: Sequence[Sequence[int]], graph: Graph) -> list[int]:
+    """The dim parameters of `graph` (a linear or backward graph of `primal`) for a call
+    of `primal` with arguments of `shapes`: what a closure over the residuals passes on."""
+    sizes = primal.dim_sizes(shapes)
+    return [sizes[d] for d in graph.dim_params()]
 
 
 def _constants_needed(reads, kind, producer) -> set[int]:

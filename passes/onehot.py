@@ -21,7 +21,7 @@ from __future__ import annotations
 from ddc.ir import Graph, Value
 from ddc.ir.requirements import index_root
 
-from .simplify import pattern, rewrite
+from .patterns import pattern, rewrite
 from .util import traced
 
 onehot_rules: dict = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ddc.ir import Graph
 
-from .simplify import pattern, rewrite
+from .patterns import pattern, rewrite
 from .util import traced
 
 pick_rules: dict = {}

@@ -1,10 +1,9 @@
 """Algebraic simplification and constant folding, as a pattern rewriter.
 
-Patterns are indexed by primitive: `pattern(b, facts, *inputs, **params) -> Value | None`. A
-pattern sees the node's (already rewritten) inputs and may return a replacement value,
-emitting new nodes into `b` if it needs them; `None` means "no match", and the node is
-kept. Patterns are plain functions in `simplify_rules`, composable by name:
-`simplify(g, only={"identities"})`.
+Each rule is a structural pattern and a rewrite (`passes/patterns.py`), in
+`simplify_rules` by the root's primitive, in groups that can be run alone:
+`simplify(g, only={"identities"})`. A rewrite sees what its pattern bound and may return
+a replacement value, emitting new nodes into `b`; `None` keeps the node.
 
 What the AD passes leave behind and this removes: `x*1`, `x/1`, `x+(-0.0)`, `x-0.0`,
 `-0.0-x` (as `-x`), `neg(neg(x))`, `x**1`, `x**2` (as `x*x`), converts, reshapes,
@@ -26,169 +25,123 @@ six copies of most y do not add up to 6*y), a negation moved past a sum or a con
 from __future__ import annotations
 
 import math
-from typing import Callable
 
 import numpy as np
 
 from ddc.codegen.numpy import runtime as numpy_runtime
-from ddc.ir import Builder, Graph, Node, Value
-from ddc.ir.dims import Sym
+from ddc.ir import Graph, Node, Value
 
+from .patterns import P, RuleTable, rewrite, rule, splat
 from .util import traced
 
-Pattern = Callable[..., "Value | None"]
-simplify_rules: dict[str, list[tuple[str, Pattern]]] = {}
+simplify_rules: RuleTable = {}
 
 
-def pattern(group: str, *prims: str, table: dict | None = None):
-    """Register a pattern for `prims` in `table` (default: `simplify_rules`)."""
-    rules = simplify_rules if table is None else table
-
-    def register(fn: Pattern) -> Pattern:
-        for p in prims:
-            rules.setdefault(p, []).append((group, fn))
-        return fn
-
-    return register
+def _simplify(group: str, pattern: P):
+    return rule(group, pattern, simplify_rules)
 
 
-class Facts:
-    """What the rewriter knows about values it has emitted: their defining node; and how
-    many uses each value of the input graph has (outputs count as uses)."""
-
-    def __init__(self, graph: Graph | None = None):
-        self.producer: dict[int, Node] = {}
-        self.uses: dict[int, int] = {}
-        if graph is not None:
-            for n in graph.nodes:
-                for v in n.inputs:
-                    self.uses[v.id] = self.uses.get(v.id, 0) + 1
-            for v in graph.outputs:
-                self.uses[v.id] = self.uses.get(v.id, 0) + 1
-
-    def used_once(self, v: Value) -> bool:
-        """`v` has exactly one use: a value of the input graph, or one a pattern returned in
-        place of one (other values made by the rewrite are not counted, so never are)."""
-        return self.uses.get(v.id) == 1
-
-    def node(self, v: Value) -> Node | None:
-        return self.producer.get(v.id)
-
-    def splat(self, v: Value):
-        """The scalar a value is made of (a constant, or a broadcast/reshape of one), as a
-        value of its dtype (an f32 constant 0.1 is f32's nearest number), or None. A convert
-        is folded before anything reads it, so it is not looked through."""
-        n = self.node(v)
-        while n is not None and n.prim.name in ("broadcast_in_dim", "reshape"):
-            n = self.node(n.inputs[0])
-        if n is None or n.prim.name != "constant" or isinstance(n.params["value"], Sym):
-            return None
-        try:
-            return np.asarray(n.params["value"], dtype=v.dtype.np).item()
-        except OverflowError:  # an int constant its dtype cannot hold: the backends reject it
-            return None
+def _is(value):
+    """A splat of the number `value` (not a bool)."""
+    return lambda c, v: not isinstance(c, bool) and c == value
 
 
-def _neg_of(facts: Facts, v: Value) -> Value | None:
-    """What `v` negates, when it is a negation."""
-    n = facts.node(v)
-    return n.inputs[0] if n is not None and n.prim.name == "neg" else None
+def _zero(negative: bool):
+    """A splat of the integer 0, or of the float zero with that sign."""
+    def test(c, v) -> bool:
+        if isinstance(c, bool) or c != 0:
+            return False
+        return not v.dtype.is_float or (math.copysign(1.0, c) < 0) == negative
+
+    return test
 
 
-def _is(facts: Facts, v: Value, value) -> bool:
-    c = facts.splat(v)
-    return c is not None and not isinstance(c, bool) and c == value
-
-
-def _is_zero(facts: Facts, v: Value, negative: bool) -> bool:
-    """`v` is a splat of the integer 0, or of the float zero with that sign."""
-    c = facts.splat(v)
-    if c is None or isinstance(c, bool) or c != 0:
-        return False
-    return not v.dtype.is_float or (math.copysign(1.0, c) < 0) == negative
+X, Y, A, C = P(name="x"), P(name="y"), P(name="a"), P(name="c")
+ONE, TWO = splat(_is(1)), splat(_is(2))
+ZERO, NEG_ZERO = splat(_zero(negative=False)), splat(_zero(negative=True))
+NEG_A = P("neg", A)
+NEG_A_ONCE, NEG_C_ONCE = P("neg", A, once=True, name="na"), P("neg", C, once=True)
 
 
 # -- identities ----------------------------------------------------------------------------
 
-@pattern("identities", "add")
-def _add_zero(b, facts, x, y):
+@_simplify("identities", P("add", X, NEG_ZERO))
+def _add_neg_zero(b, m):
     """x + (-0.0) is x for every x; x + 0.0 is not (-0.0 + 0.0 is +0.0)."""
-    if _is_zero(facts, y, negative=True):
-        return x
-    if _is_zero(facts, x, negative=True):
-        return y
-    return None
+    return m.x
 
 
-@pattern("identities", "sub")
-def _sub_zero(b, facts, x, y):
-    """x - 0.0 is x, and -0.0 - y is -y, for every x and y (not x - (-0.0), nor 0.0 - y:
-    0.0 - 0.0 is +0.0, -(0.0) is -0.0)."""
-    if _is_zero(facts, y, negative=False):
-        return x
-    if _is_zero(facts, x, negative=True):
-        return b.neg(y)
-    return None
+@_simplify("identities", P("sub", X, ZERO))
+def _sub_zero(b, m):
+    """x - 0.0 is x for every x; not x - (-0.0) (0.0 - (-0.0) is +0.0)."""
+    return m.x
 
 
-@pattern("identities", "mul")
-def _mul_one(b, facts, x, y):
-    if _is(facts, y, 1):
-        return x
-    if _is(facts, x, 1):
-        return y
-    return None
+@_simplify("identities", P("sub", NEG_ZERO, Y))
+def _neg_zero_sub(b, m):
+    """-0.0 - y is -y for every y; not 0.0 - y (0.0 - 0.0 is +0.0, -(0.0) is -0.0)."""
+    return b.neg(m.y)
 
 
-@pattern("identities", "div")
-def _div_one(b, facts, x, y):
-    return x if _is(facts, y, 1) else None
+@_simplify("identities", P("mul", X, ONE))
+def _mul_one(b, m):
+    return m.x
 
 
-@pattern("identities", "neg")
-def _neg_neg(b, facts, x):
-    return _neg_of(facts, x)
+@_simplify("identities", P("div", X, ONE))
+def _div_one(b, m):
+    return m.x
 
 
-@pattern("identities", "convert")
-def _convert_same(b, facts, x, dtype):
-    return x if x.dtype == dtype else None
+@_simplify("identities", P("neg", NEG_A))
+def _neg_neg(b, m):
+    return m.a
 
 
-@pattern("identities", "reshape")
-def _reshape(b, facts, x, shape):
-    if tuple(x.shape) == tuple(shape):
-        return x
-    n = facts.node(x)
-    if n is not None and n.prim.name == "reshape":
-        return b.reshape(n.inputs[0], shape=shape)
-    return None
+@_simplify("identities", P("convert", X))
+def _convert_same(b, m):
+    return m.x if m.x.dtype == m.params["dtype"] else None
 
 
-@pattern("identities", "broadcast_in_dim")
-def _broadcast(b, facts, x, shape, broadcast_dimensions):
-    """A broadcast that changes nothing goes; a broadcast of a broadcast is one."""
-    if tuple(x.shape) == tuple(shape) and tuple(broadcast_dimensions) == tuple(range(x.ndim)):
-        return x
-    n = facts.node(x)
-    if n is not None and n.prim.name == "broadcast_in_dim":
-        inner = n.params["broadcast_dimensions"]
-        return b.broadcast_in_dim(n.inputs[0], shape=shape,
-                                  broadcast_dimensions=tuple(broadcast_dimensions[d] for d in inner))
-    return None
+@_simplify("identities", P("reshape", X))
+def _reshape_same(b, m):
+    return m.x if tuple(m.x.shape) == tuple(m.params["shape"]) else None
 
 
-@pattern("identities", "transpose")
-def _transpose(b, facts, x, permutation):
-    if tuple(permutation) == tuple(range(x.ndim)):
-        return x
-    n = facts.node(x)
-    if n is not None and n.prim.name == "transpose":
-        inner = n.params["permutation"]
-        return b.transpose(n.inputs[0], permutation=tuple(inner[p] for p in permutation))
-    if n is not None and n.prim.name == "dot_general" and facts.used_once(x):
-        return _swapped_dot(b, n, permutation)
-    return None
+@_simplify("identities", P("reshape", P("reshape", X)))
+def _reshape_reshape(b, m):
+    return b.reshape(m.x, shape=m.params["shape"])
+
+
+@_simplify("identities", P("broadcast_in_dim", X))
+def _broadcast_same(b, m):
+    """A broadcast that changes nothing goes."""
+    x, shape, dims = m.x, m.params["shape"], m.params["broadcast_dimensions"]
+    return x if tuple(x.shape) == tuple(shape) and tuple(dims) == tuple(range(x.ndim)) else None
+
+
+@_simplify("identities", P("broadcast_in_dim", P("broadcast_in_dim", X, name="inner")))
+def _broadcast_broadcast(b, m):
+    """A broadcast of a broadcast is one."""
+    outer, inner = m.params["broadcast_dimensions"], m.node("inner").params["broadcast_dimensions"]
+    return b.broadcast_in_dim(m.x, shape=m.params["shape"],
+                              broadcast_dimensions=tuple(outer[d] for d in inner))
+
+
+@_simplify("identities", P("transpose", X))
+def _transpose_same(b, m):
+    return m.x if tuple(m.params["permutation"]) == tuple(range(m.x.ndim)) else None
+
+
+@_simplify("identities", P("transpose", P("transpose", X, name="inner")))
+def _transpose_transpose(b, m):
+    inner = m.node("inner").params["permutation"]
+    return b.transpose(m.x, permutation=tuple(inner[p] for p in m.params["permutation"]))
+
+
+@_simplify("identities", P("transpose", P("dot_general", A, C, name="dot", once=True)))
+def _transposed_dot(b, m):
+    return _swapped_dot(b, m.node("dot"), m.params["permutation"])
 
 
 def _swapped_dot(b, dot: Node, permutation) -> Value | None:
@@ -206,43 +159,45 @@ def _swapped_dot(b, dot: Node, permutation) -> Value | None:
     return b.dot_general(c, a, contract=(cc, ac), batch=(cb, ab))
 
 
-@pattern("identities", "reduce_sum")
-def _sum_of_broadcast(b, facts, x, axes):
+@_simplify("identities", P("reduce_sum", X))
+def _sum_over_nothing(b, m):
+    return m.x if not m.params["axes"] else None
+
+
+@_simplify("identities", P("reduce_sum", P("broadcast_in_dim", Y, name="copies")))
+def _sum_of_broadcast(b, m):
     """sum(broadcast(y)) over exactly the new dims, when they hold one copy of y or two: a
     sum starts at +0.0, so these are y + 0.0 and (y + y) + 0.0 (for ints y and y + y).
     Not y * n in general: six copies of most y do not add up to 6 * y, and y * 0 is NaN
     at y = inf where the empty sum is 0."""
-    if not axes:
-        return x
-    n = facts.node(x)
-    if n is None or n.prim.name != "broadcast_in_dim":
-        return None
-    y, bdims = n.inputs[0], n.params["broadcast_dimensions"]
-    new_dims = tuple(i for i in range(x.ndim) if i not in bdims)
+    y, copies, axes = m.y, m.copies, m.params["axes"]
+    bdims = m.node("copies").params["broadcast_dimensions"]
+    new_dims = tuple(i for i in range(copies.ndim) if i not in bdims)
     if sorted(axes) != list(new_dims):
         return None
-    count = math.prod((x.shape[a] for a in axes), start=1)
+    count = math.prod((copies.shape[a] for a in axes), start=1)
     if count not in (1, 2):
         return None
     total = y if count == 1 else b.add(y, y)
     return b.add(total, b.zeros(y.type)) if y.dtype.is_float else total
 
 
-@pattern("identities", "pow")
-def _small_powers(b, facts, x, y):
-    """x**1 is x, x**2 is x*x (what `x ** 2` and its derivative leave): the same at every
-    special value, and x*x is the correctly rounded square that numpy's own pow with a
-    scalar 2 computes. Not x**0.5 as sqrt(x): they differ at -0.0 and -inf."""
-    if _is(facts, y, 1):
-        return x
-    if _is(facts, y, 2):
-        return b.mul(x, x)
-    return None
+@_simplify("identities", P("pow", X, ONE))
+def _first_pow(b, m):
+    return m.x
 
 
-@pattern("identities", "integer_pow")
-def _first_power(b, facts, x, y):
-    return x if y == 1 else None
+@_simplify("identities", P("pow", X, TWO))
+def _square(b, m):
+    """x**2 is x*x (what `x ** 2` and its derivative leave): the same at every special
+    value, and x*x is the correctly rounded square that numpy's own pow with a scalar 2
+    computes. Not x**0.5 as sqrt(x): they differ at -0.0 and -inf."""
+    return b.mul(m.x, m.x)
+
+
+@_simplify("identities", P("integer_pow", X))
+def _first_power(b, m):
+    return m.x if m.params["y"] == 1 else None
 
 
 # -- negation sinks toward smaller values -----------------------------------------------
@@ -254,41 +209,35 @@ def _first_power(b, facts, x, y):
 # +0.0), so it never moves past a reduce_sum or a contraction. Only a negation with no
 # other use moves (else it stays needed and one more is made).
 
-def _negated(facts: Facts, v: Value) -> Value | None:
-    """What `v` negates, when `v` is a negation used only here."""
-    return _neg_of(facts, v) if facts.used_once(v) else None
-
-
-@pattern("negation", "div")
-def _neg_over(b, facts, x, y):
+@_simplify("negation", P("div", NEG_A_ONCE, Y))
+def _neg_over(b, m):
     """(-a) / y is -(a / y) in floats; not in ints (-(-2**31) wraps: (-a) / 2 is -2**30)."""
-    a = _negated(facts, x) if x.dtype.is_float else None
-    return None if a is None else b.neg(b.div(a, y))
+    return b.neg(b.div(m.a, m.y)) if m.na.dtype.is_float else None
 
 
-@pattern("negation", "mul")
-def _mul_neg(b, facts, x, y):
-    a, c = _negated(facts, x), _negated(facts, y)
-    if a is not None and c is not None:
-        return b.mul(a, c)
-    if a is not None:
-        return b.neg(b.mul(a, y))
-    return None if c is None else b.neg(b.mul(x, c))
+@_simplify("negation", P("mul", NEG_A_ONCE, NEG_C_ONCE))
+def _mul_negs(b, m):
+    return b.mul(m.a, m.c)
 
 
-@pattern("negation", "add")
-def _add_neg(b, facts, x, y):
-    for kept, other in ((x, y), (y, x)):
-        a = _neg_of(facts, other)
-        if a is not None:
-            return b.sub(kept, a)
-    return None
+@_simplify("negation", P("mul", NEG_A_ONCE, Y, ordered=True))
+def _neg_mul(b, m):
+    return b.neg(b.mul(m.a, m.y))
 
 
-@pattern("negation", "sub")
-def _sub_neg(b, facts, x, y):
-    a = _neg_of(facts, y)
-    return None if a is None else b.add(x, a)
+@_simplify("negation", P("mul", X, NEG_C_ONCE, ordered=True))
+def _mul_neg(b, m):
+    return b.neg(b.mul(m.x, m.c))
+
+
+@_simplify("negation", P("add", X, NEG_A))
+def _add_neg(b, m):
+    return b.sub(m.x, m.a)
+
+
+@_simplify("negation", P("sub", X, NEG_A))
+def _sub_neg(b, m):
+    return b.add(m.x, m.a)
 
 
 # -- constant folding ----------------------------------------------------------------------
@@ -304,18 +253,23 @@ _FOLD = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "max": np.maximum,
     "min": np.minimum, "pow": numpy_runtime.power, "div": np.divide,
 }
+_BINARY = {"add", "sub", "mul", "max", "min", "pow", "div"}
 
 
-def _fold(name):
+def _constant(name: str) -> P:
+    return splat(lambda c, v: True, name)
+
+
+def _fold(name: str):
     """An elementwise op on constants (scalars, or broadcasts of them) is one constant."""
+    operands = ("x", "y") if name in _BINARY else ("x",)
 
-    def fold(b, facts, *xs):
-        values = [facts.splat(x) for x in xs]
-        if any(v is None for v in values):
-            return None
+    @_simplify("fold", P(name, *map(_constant, operands)))
+    def fold(b, m):
+        xs = [m.values[k] for k in operands]
         if name == "div" and not xs[0].dtype.is_float:
             return None  # integer division (by zero too) is the runtime's
-        arrays = [np.asarray(v, dtype=xs[0].dtype.np) for v in values]
+        arrays = [np.asarray(m.facts.splat(x), dtype=xs[0].dtype.np) for x in xs]
         with np.errstate(all="ignore"):
             result = _FOLD[name](*arrays)
         return b.full(np.asarray(result).item(), xs[0].type)
@@ -324,69 +278,33 @@ def _fold(name):
 
 
 for _name in _FOLD:
-    pattern("fold", _name)(_fold(_name))
+    _fold(_name)
 
 
-@pattern("fold", "convert")
-def _fold_convert(b, facts, x, dtype):
+@_simplify("fold", P("convert", _constant("x")))
+def _fold_convert(b, m):
     """A convert of a constant, by the numpy runtime's `convert` (float to int: truncated
     toward zero, NaN to 0, saturated)."""
-    value = facts.splat(x)
-    if value is None:
-        return None
+    x, dtype = m.x, m.params["dtype"]
     with np.errstate(all="ignore"):
-        result = numpy_runtime.convert(np.asarray(value, dtype=x.dtype.np), dtype.np)
+        result = numpy_runtime.convert(np.asarray(m.facts.splat(x), dtype=x.dtype.np), dtype.np)
     return b.full(np.asarray(result).item(), x.type.with_dtype(dtype))
 
 
-@pattern("fold", "integer_pow")
-def _fold_integer_pow(b, facts, x, y):
+@_simplify("fold", P("integer_pow", _constant("x")))
+def _fold_integer_pow(b, m):
     """By the backends' own multiplication chain, in x's dtype."""
-    value = facts.splat(x)
-    if value is None:
-        return None
     with np.errstate(all="ignore"):
-        result = numpy_runtime.integer_pow(np.asarray(value, dtype=x.dtype.np), y)
-    return b.full(result.item(), x.type)
+        result = numpy_runtime.integer_pow(np.asarray(m.facts.splat(m.x), dtype=m.x.dtype.np),
+                                           m.params["y"])
+    return b.full(result.item(), m.x.type)
 
 
 # -- the pass ------------------------------------------------------------------------------
 
-def rewrite(graph: Graph, rules: dict[str, list[tuple[str, Pattern]]], only: set[str] | None = None) -> Graph:
-    """Rewrite `graph` node by node with the patterns in `rules` (in groups `only`, or all).
-
-    The driver that other pattern passes share: the first pattern that returns a value of
-    the node's type replaces the node; nodes the patterns emit are known to later ones."""
-    facts = Facts(graph)
-    b = Builder()
-    env: dict[int, Value] = {}
-    for node in graph.nodes:
-        b.span = node.span
-        inputs = [env.get(v.id, v) for v in node.inputs]
-        replacement = None
-        for group, fn in rules.get(node.prim.name, ()):
-            if only is None or group in only:
-                start = len(b.nodes)
-                replacement = fn(b, facts, *inputs, **node.params)
-                for new in b.nodes[start:]:
-                    facts.producer[new.out.id] = new
-                    new.out.origin = new.out.origin or node.out.origin  # keep pictures' colours
-                if replacement is not None:
-                    break
-        if replacement is not None and replacement.type == node.out.type:
-            env[node.out.id] = replacement
-            if replacement.id in facts.producer and replacement.id not in facts.uses:
-                # a value made here takes over the node's uses, so patterns further on can
-                # see it used once, and chains (a negation moving on) finish in one pass
-                facts.uses[replacement.id] = facts.uses.get(node.out.id, 0)
-            continue
-        fresh = node.with_inputs(inputs)
-        b.nodes.append(fresh)
-        facts.producer[node.out.id] = fresh
-    outputs = [env.get(v.id, v) for v in graph.outputs]
-    return b.graph(graph.inputs, outputs, graph.name)
-
-
 @traced("simplify")
 def simplify(graph: Graph, only: set[str] | None = None) -> Graph:
     return rewrite(graph, simplify_rules, only)
+
+
+__all__ = ["simplify", "simplify_rules"]

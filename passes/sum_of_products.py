@@ -7,33 +7,26 @@ the product is needed anyway.
 """
 from __future__ import annotations
 
-from ddc.ir import Builder, Graph, Node, Value
+from ddc.ir import Graph
 
 from .dce import dce
-from .simplify import Facts
+from .patterns import P, RuleTable, rewrite, rule
 from .util import traced
+
+sum_of_products_rules: RuleTable = {}
+
+
+@rule("sum_of_products", P("reduce_sum", P("mul", P(name="x"), P(name="y"), name="product", once=True)),
+      sum_of_products_rules)
+def _contraction(b, m):
+    if not m.product.dtype.is_float:
+        return None
+    axes = tuple(sorted(m.params["axes"]))
+    kept = tuple(i for i in range(m.product.ndim) if i not in axes)
+    return b.dot_general(m.x, m.y, contract=(axes, axes), batch=(kept, kept))
 
 
 @traced("sum_of_products")
 def sum_of_products(graph: Graph) -> Graph:
-    facts = Facts(graph)  # for its use counts
-    producer: dict[int, Node] = {}
-    b = Builder()
-    env: dict[int, Value] = {}
-    for node in graph.nodes:
-        inputs = [env.get(v.id, v) for v in node.inputs]
-        product = producer.get(node.inputs[0].id) if node.prim.name == "reduce_sum" else None
-        if (product is not None and product.prim.name == "mul" and facts.used_once(product.out)
-                and product.out.dtype.is_float):
-            axes = tuple(sorted(node.params["axes"]))
-            kept = tuple(i for i in range(product.out.ndim) if i not in axes)
-            x, y = (env.get(v.id, v) for v in product.inputs)
-            b.span = node.span
-            env[node.out.id] = b.dot_general(x, y, contract=(axes, axes), batch=(kept, kept),
-                                             name=node.out.name)
-            continue
-        fresh = node.with_inputs(inputs)
-        b.nodes.append(fresh)
-        producer[node.out.id] = node
-    outputs = [env.get(v.id, v) for v in graph.outputs]
-    return dce(b.graph(graph.inputs, outputs, graph.name))
+    # the contraction keeps the sum's name; the product it no longer reads goes
+    return dce(rewrite(graph, sum_of_products_rules, keep_names=True))

@@ -161,7 +161,7 @@ class FunctionStart:
 
     mint: Minter
     name: str
-    params: list[str]
+    params: list[str]  # the signature: the graph's dim parameters, then one per input
     dims: DimBinder
     body: list[str]
     names: dict[int, str]  # value id -> its name in the source; the parameters so far
@@ -185,11 +185,17 @@ def start_function(graph: Graph, convert: Callable[[Value, str, str, str], list[
     the body checks."""
     mint = Minter()
     minted = mint(graph.name, "f")
-    params = [mint(v.name, "arg") for v in graph.inputs]
     dims = DimBinder(mint)
-    body = prologue(graph.inputs, params, dims, convert=convert)
+    # the graph's dim parameters come first, as ints, and bind their names directly
+    dim_params = [dims.bind(d, f"dim parameter {d}") for d in graph.dim_params()]
+    params = [mint(v.name, "arg") for v in graph.inputs]
+    body = [line for d, p in zip(graph.dim_params(), dim_params) for line in (
+        f"if type({p}) is not int or {p} < 0:",
+        f"    raise ArgumentError('dim parameter {dims.label(d)} is ' + repr({p}) + ', expected an int >= 0', "
+        f"'dim parameter {dims.label(d)}', {dims.label(d)!r}, 'an int >= 0', {p})")]
+    body += prologue(graph.inputs, params, dims, convert=convert)
     checks: Checks = call_checks([graph] if runs is None else [graph, runs])
     body += check_lines(checks.prologue, params, dims)
-    return FunctionStart(mint, name or minted, params, dims, body,
+    return FunctionStart(mint, name or minted, dim_params + params, dims, body,
                          {v.id: p for v, p in zip(graph.inputs, params)}, checks.prologue,
                          checks.computed)

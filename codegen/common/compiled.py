@@ -18,7 +18,7 @@ class CompiledGraph:
         self.source = source
         self.fn = fn
         self.checks = list(checks)
-        self._arity = len(graph.inputs)
+        self._arity = len(graph.dim_params()) + len(graph.inputs)  # dims are passed first
 
     def __call__(self, *args):
         if len(args) != self._arity:

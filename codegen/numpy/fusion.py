@@ -24,7 +24,7 @@ import math
 
 from ddc.ir.core import Graph, Node, Primitive
 from ddc.passes.dce import dce
-from ddc.passes.simplify import Facts
+from ddc.passes.patterns import Facts
 from ddc.passes.sum_of_products import sum_of_products
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
 
 from ddc.ir import dims as D
 from ddc.ir.core import Node, Value

@@ -37,11 +37,10 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from ddc.ir import dims as D
 from ddc.ir.core import Graph, Node, Value
 from ddc.ir.printer import Namer
 
-from .index_maps import ZERO, Ix, Map, collides, identity, index_rules, rename, squeezed_pairs
+from .index_maps import ZERO, Map, collides, identity, index_rules, rename, squeezed_pairs
 
 
 def is_anchor(node: Node) -> bool:

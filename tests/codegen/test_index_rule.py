@@ -115,9 +115,10 @@ def test_linearize_and_a_standalone_vjp_carry_the_requirement_into_their_graphs(
     for linear in (f_vjp, f_jvp):
         (check,) = call_checks([linear.graph]).prologue
         assert check.message({"n": 3}) == "x[-5] needs n >= 5, got n = 3"
-    # the backward graph called with residuals of a too-short input raises, not pads
+    # the backward graph called for a too-short input (its dim parameter n) raises, not pads
+    assert f_vjp.bound == (7,)
     with pytest.raises(ddc.DDIndexError, match=r"x\[-5\] needs n >= 5, got n = 3"):
-        f_vjp.fn(np.zeros(3, F32), F32(1.0))
+        f_vjp.fn(3, F32(1.0))
     np.testing.assert_array_equal(f_vjp(F32(1.0)), [0, 0, 2, 0, 0, 0, 0])
 
 

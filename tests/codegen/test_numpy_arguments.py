@@ -108,10 +108,17 @@ def test_compound_dim_checked_once_its_names_are_bound():
         compile(g)(np.arange(5.0), np.zeros(3))
 
 
-def test_dim_no_parameter_binds_is_a_compile_error():
+def test_dim_no_parameter_binds_is_a_dim_parameter():
+    """The graph's caller passes it first (as vjp closures do), and the axes it sizes are
+    checked against it."""
     g = make_graph(lambda b, x: b.neg(x), T(f64, Sym.name("n") + 1))
-    with pytest.raises(IRError, match="dim n is not the size of any parameter axis"):
-        compile(g)
+    assert g.dim_params() == ("n",)
+    f = compile(g)
+    np.testing.assert_array_equal(f(2, np.ones(3)), -np.ones(3))
+    with pytest.raises(ArgumentError, match=r"dim 0 of .* is 3, expected n\+1 = 4"):
+        f(3, np.ones(3))
+    with pytest.raises(ArgumentError, match="dim parameter n is 2.0, expected an int >= 0"):
+        f(2.0, np.ones(3))
 
 
 def test_python_scalars_for_scalar_parameters():
