@@ -24,7 +24,7 @@ Messages quote DSL names only through `naming.label` and `repr`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from ddc.errors import IRError
 from ddc.ir import dims as D

@@ -18,7 +18,7 @@ reuse, never corrupts a value.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from ddc.ir.core import Graph, Node, Value
 

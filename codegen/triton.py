@@ -54,7 +54,7 @@ import inspect
 import linecache
 import math
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -100,7 +100,7 @@ class Scope:
     computed. A child's lines join its parent's when it is closed, so a value hoisted into
     the parent while the child is written lands before the child's block."""
 
-    def __init__(self, kernel: "Kernel", parent: "Scope | None" = None, tile=None,
+    def __init__(self, kernel: Kernel, parent: Scope | None = None, tile=None,
                  tile_mask: str | None = None, zero: str | None = None):
         self.kernel = kernel
         self.parent = parent
@@ -131,7 +131,7 @@ class Scope:
             scope = scope.parent
         return None
 
-    def home(self, at) -> "Scope":
+    def home(self, at) -> Scope:
         """The outermost enclosing scope that has every variable of `at`."""
         needed = map_variables(at)
         scope = self

@@ -4,17 +4,17 @@
     loss = m.loss(W, x, y)
     g = ddc.grad(m.loss)(W, x, y)
 """
-from .errors import (  # noqa: F401  (first: every subpackage imports these)
+from .errors import (  # first: every subpackage imports these
     CallError, DDError, DDImportError, DDIndexError, DDNameError, DDSyntaxError, DDTypeError, IRError,
     NumericsError, Span, TransformError,
 )
-from .config import config  # noqa: E402
-from .function import Function  # noqa: E402
-from .api import (  # noqa: E402
+from .config import config
+from .function import Function
+from .api import (
     Module, grad, hessian, jacfwd, jacrev, jit, jvp, linearize, load, loads, value_and_grad,
     vjp, vmap,
 )
-from . import testing  # noqa: E402  (`ddc.testing.check_grads` after `import ddc`)
+from . import testing  # `ddc.testing.check_grads` after `import ddc`
 
 __all__ = [
     "CallError", "DDError", "DDImportError", "DDIndexError", "DDNameError", "DDSyntaxError", "DDTypeError",

@@ -7,7 +7,7 @@ Every transform returns a `Function` (so `grad(grad(f))` works and has `.ir` and
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from ddc import dsl
 from ddc.passes import autodiff
@@ -20,7 +20,7 @@ from .function import BoundFunction, Function, graph_function
 class Module:
     """A loaded `.dd` file: its functions are attributes (`m.loss(W, x, y)`)."""
 
-    def __init__(self, parsed: "dsl.Module"):
+    def __init__(self, parsed: dsl.Module):
         self.name = parsed.name
         self.path = parsed.path
         self.functions: dict[str, Function] = {

@@ -16,7 +16,7 @@ weak results themselves; the rest (reductions, matmul, astype) are strong.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from ddc.ir import dims as D
 from ddc.ir.dtypes import bool_, f32, i32

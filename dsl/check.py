@@ -16,7 +16,8 @@ import difflib
 import operator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from ddc.errors import DDError, DDNameError, DDTypeError, TransformError
 from ddc.ir import dims as D

@@ -17,7 +17,7 @@ class FunctionDef:
     list of TypeSpecs; `returns_tuple`) and, once checked, `info` (see dsl.check).
     `lower(float_dtype)` gives its IR graph."""
 
-    def __init__(self, tree: ast.FunctionAST, module: "Module"):
+    def __init__(self, tree: ast.FunctionAST, module: Module):
         self.ast = tree
         self.module = module
         self.name = tree.name

@@ -214,13 +214,13 @@ def _slice_rule(ts, start, limit, stride):
         _fail("slice", f"start/limit/stride must each have {t.ndim} entries")
     if any(not isinstance(s, int) or s < 1 for s in stride):
         _fail("slice", f"strides must be positive ints, got {stride}")
-    for d, s, l in zip(t.shape, start, limit):
+    for d, s, e in zip(t.shape, start, limit):
         # Python slicing would silently clip or wrap these; the IR never means that.
-        if isinstance(s, int) and s < 0 or isinstance(l, int) and isinstance(d, int) and l > d:
-            _fail("slice", f"start {s} / limit {l} outside a dim of size {d}")
-        if isinstance(l - s, int) and l - s < 0:
-            _fail("slice", f"limit {l} before start {s}")
-    return t.with_shape(slice_length(s, l, k) for s, l, k in zip(start, limit, stride))
+        if isinstance(s, int) and s < 0 or isinstance(e, int) and isinstance(d, int) and e > d:
+            _fail("slice", f"start {s} / limit {e} outside a dim of size {d}")
+        if isinstance(e - s, int) and e - s < 0:
+            _fail("slice", f"limit {e} before start {s}")
+    return t.with_shape(slice_length(s, e, k) for s, e, k in zip(start, limit, stride))
 
 
 register(Primitive("slice", _slice_rule, ("start", "limit", "stride"), linear=True))

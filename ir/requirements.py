@@ -22,7 +22,8 @@ graph exists. Checks are deduplicated by what they test, keeping the first span.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 

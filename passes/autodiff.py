@@ -12,7 +12,7 @@ computes nothing for the others.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 from ddc.errors import TransformError
 from ddc.ir import Builder, Graph, Value, i32, inline, substitute_dims

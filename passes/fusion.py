@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Callable, Union
+from collections.abc import Callable
 
 import networkx as nx
 
@@ -54,13 +54,13 @@ class Var:
 
 @dataclass(frozen=True)
 class FloorDiv:
-    x: "Ix"
+    x: Ix
     d: D.Dim
 
 
 @dataclass(frozen=True)
 class Mod:
-    x: "Ix"
+    x: Ix
     d: D.Dim
 
 
@@ -74,7 +74,7 @@ class Gathered:
     size: D.Dim
 
 
-Atom = Union[Var, FloorDiv, Mod, Gathered]
+Atom = Var | FloorDiv | Mod | Gathered
 
 
 @dataclass(frozen=True)
@@ -86,10 +86,10 @@ class Ix:
     const: D.Dim = 0
 
     @staticmethod
-    def atom(a: Atom) -> "Ix":
+    def atom(a: Atom) -> Ix:
         return Ix(((a, 1),))
 
-    def __add__(self, other) -> "Ix":
+    def __add__(self, other) -> Ix:
         other = as_ix(other)
         coeffs = dict(self.terms)
         for a, c in other.terms:
@@ -97,10 +97,10 @@ class Ix:
         terms = tuple(sorted(((a, c) for a, c in coeffs.items() if c != 0), key=lambda t: repr(t[0])))
         return Ix(terms, self.const + other.const)
 
-    def __sub__(self, other) -> "Ix":
+    def __sub__(self, other) -> Ix:
         return self + as_ix(other) * -1
 
-    def __mul__(self, k: D.Dim) -> "Ix":
+    def __mul__(self, k: D.Dim) -> Ix:
         if k == 0:
             return ZERO
         return Ix(tuple((a, c * k) for a, c in self.terms), self.const * k)

@@ -14,7 +14,7 @@ al., POPL 2023): reverse mode is then `transpose` of the linear graph.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 from ddc.ir import Builder, Graph, Node, Sym, Value
 

@@ -26,7 +26,7 @@ six copies of most y do not add up to 6*y), a negation moved past a sum or a con
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -4,7 +4,7 @@ backend suite) runs every row; `test_rule_tables` checks every primitive has a r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -7,7 +7,7 @@ are symbolic in the graph and bound when the compiled function is called.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pytest
