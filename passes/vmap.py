@@ -25,12 +25,15 @@ from ddc.ir import Builder, Dim, Graph, Sym, Value
 from ddc.ir.core import ValueMap
 from ddc.ir.primitives import BINARY_ARITH, BINARY_FLOAT, UNARY_ANY, UNARY_FLOAT
 
+from .util import traced
+
 BatchDim = int | None
 BatchRule = Callable[..., tuple[Value, BatchDim]]
 
 
 # -- the driver ----------------------------------------------------------------------------
 
+@traced("vmap")
 def vmap(
     graph: Graph,
     in_axes: Sequence[int | None],
