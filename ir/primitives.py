@@ -144,7 +144,7 @@ def _reshape_rule(ts, shape):
     (t,) = ts
     shape = tuple(D.as_dim(d) for d in shape)
     if TensorType(t.dtype, shape).size() != t.size():
-        _fail("reshape", f"cannot reshape {t} to {list(shape)}: sizes differ")
+        _fail("reshape", f"cannot reshape {t} to [{', '.join(map(str, shape))}]: sizes differ")
     return t.with_shape(shape)
 
 
