@@ -135,6 +135,8 @@ def divide(a: Dim, b: Dim) -> Dim | None:
     """`a / b` when it is exact as polynomials over monomial divisors, else None."""
     if b == 0:
         return None
+    if a == 0:
+        return 0  # no terms to divide (its one constant term 0 has no names)
     if isinstance(b, int):
         terms = _as_terms(a)
         if all(c % b == 0 for c in terms.values()):
