@@ -10,6 +10,8 @@ against `PRIMITIVES` by a test, so a primitive cannot be half-added.
 """
 from __future__ import annotations
 
+from typing import NoReturn
+
 from ddc.errors import IRError
 
 from . import dims as D
@@ -18,7 +20,7 @@ from .dtypes import DType, bool_
 from .types import TensorType
 
 
-def _fail(prim: str, msg: str):
+def _fail(prim: str, msg: str) -> NoReturn:
     raise IRError(f"{prim}: {msg}")
 
 

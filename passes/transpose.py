@@ -218,9 +218,9 @@ def transpose(graph: Graph, linear: Sequence[bool]) -> Graph:
             return
         cts[v.id] = b.add(cts[v.id], ct) if v.id in cts else ct
 
-    for v, ct in zip(graph.outputs, ct_in):
+    for v, seed in zip(graph.outputs, ct_in):
         if v.id in depends:
-            accumulate(v, ct)
+            accumulate(v, seed)
     for n in reversed([n for n in graph.nodes if n.out.id in depends]):
         ct = cts.pop(n.out.id, None)
         if ct is None:

@@ -53,7 +53,7 @@ def vmap(
     size = Sym.name(_batch_dim_name(graph, axis_name))
 
     b = Builder()
-    env = ValueMap()
+    env: ValueMap[tuple[Value, BatchDim]] = ValueMap()
     inputs = []
     for v, d in zip(graph.inputs, in_dims):
         t = v.type if d is None else v.type.with_shape(_insert(v.shape, d, size))
