@@ -24,10 +24,20 @@ TREE = ROOT / ".mypy_cache" / "ddc-tree"
 
 
 def package_dirs() -> dict[str, str]:
-    """Each package's folder, relative to the root, outermost first."""
+    """Each package's folder, relative to the root, outermost first: its own `package-dir`
+    entry, else its nearest listed ancestor's folder with the rest of its name (as
+    setuptools finds it)."""
     setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     where = setuptools.get("package-dir", {})
-    dirs = {p: where.get(p, p.replace(".", "/")) for p in setuptools["packages"]}
+
+    def folder(package: str) -> str:
+        parts = package.split(".")
+        for k in range(len(parts), 0, -1):
+            if (head := ".".join(parts[:k])) in where:
+                return "/".join([where[head], *parts[k:]])
+        return "/".join(parts)
+
+    dirs = {p: folder(p) for p in setuptools["packages"]}
     return dict(sorted(dirs.items(), key=lambda item: item[0].count(".")))
 
 
