@@ -17,8 +17,8 @@ reuse, never corrupts a value.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from ddc.ir.core import Graph, Node, Value
 

@@ -53,8 +53,8 @@ import hashlib
 import inspect
 import linecache
 import math
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 

@@ -6,8 +6,8 @@ Every transform returns a `Function` (so `grad(grad(f))` works and has `.ir` and
 """
 from __future__ import annotations
 
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 
 from ddc import dsl
 from ddc.passes import autodiff

@@ -12,8 +12,8 @@ one, so they compose and stay lazy.
 from __future__ import annotations
 
 import re
-from typing import Any
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 

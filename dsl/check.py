@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import difflib
 import operator
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Callable
 
 from ddc.errors import DDError, DDNameError, DDTypeError, TransformError
 from ddc.ir import dims as D

@@ -16,10 +16,10 @@ argument types, and inlined (`ir.inline`), so nodes keep the callee's names and 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from collections.abc import Callable
 
 from ddc.errors import DDTypeError
 from ddc.ir import Builder, Graph, Value, dims as D, inline, verify

@@ -10,8 +10,8 @@ to a graph at the argument types, then run the pass (`ddc.passes.autodiff`,
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from ddc.errors import DDTypeError, TransformError
 from ddc.ir import Graph, dims as D, substitute_dims

@@ -21,9 +21,9 @@ graph exists. Checks are deduplicated by what they test, keeping the first span.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 

@@ -33,8 +33,8 @@ contraction is checked on the quotient graph with networkx.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import networkx as nx
 

@@ -13,8 +13,8 @@ al., POPL 2023): reverse mode is then `transpose` of the linear graph.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from ddc.ir import Builder, Graph, Node, Sym, Value
 

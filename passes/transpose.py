@@ -13,8 +13,8 @@ a `TransformError`, never a silently wrong gradient.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from ddc.errors import TransformError
 from ddc.ir import Builder, Graph, TensorType, Value

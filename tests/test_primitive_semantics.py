@@ -17,8 +17,8 @@ match exactly.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
