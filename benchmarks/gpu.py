@@ -20,6 +20,7 @@ harness on the CPU under Triton's interpreter with tiny inputs (its times mean n
 from __future__ import annotations
 
 import argparse
+import functools
 import inspect
 import statistics
 import sys
@@ -142,7 +143,7 @@ def run_ddc(workload: Workload, inputs, torch, device, clock, repeat) -> tuple[l
     results, values = [], []
     for pass_name, fn in (("forward", f), ("gradient", ddc.grad(f, argnums=workload.argnums))):
         compiled = fn.compiled(f32, "triton")
-        ms = clock.median(lambda: compiled(*args), repeat)
+        ms = clock.median(functools.partial(compiled, *args), repeat)
         spans = {name: [] for name, _ in compiled.kernels}
         with timed_kernels(compiled, clock, spans):
             for _ in range(repeat):
@@ -191,7 +192,10 @@ def distance(ours: list[np.ndarray], theirs) -> float:
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(h), *(len(r[k]) for r in rows)) for k, h in enumerate(headers)]
-    line = lambda cells: "  ".join(c.rjust(w) if k else c.ljust(w) for k, (c, w) in enumerate(zip(cells, widths)))
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if k else c.ljust(w) for k, (c, w) in enumerate(zip(cells, widths)))
+
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 

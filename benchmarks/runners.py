@@ -9,8 +9,8 @@ Libraries: "ddc" (the numpy backend), "numpy" (hand-written), "jax" (`jax.jit`),
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -8,9 +8,9 @@ forward, and an analytic backward checked against ddc by `cpu.py`), a JAX loss (
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 

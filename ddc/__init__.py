@@ -9,11 +9,11 @@ passes, the backends) on first use of a name below, so `import ddc.ir` loads the
 """
 import importlib
 
-from .errors import (  # noqa: F401
+from .errors import (
     CallError, DDError, DDImportError, DDIndexError, DDNameError, DDSyntaxError, DDTypeError, IRError,
     NumericsError, Span, TransformError,
 )
-from .config import config  # noqa: E402  (eager: the name is also the submodule's)
+from .config import config
 
 _LAZY = {  # name -> the submodule that defines it
     "Function": "function",

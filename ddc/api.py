@@ -6,9 +6,9 @@ Every transform returns a `Function` (so `grad(grad(f))` works and has `.ir` and
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from .function import BoundFunction, Function, graph_function
 class Module:
     """A loaded `.dd` file: its functions are attributes (`m.loss(W, x, y)`)."""
 
-    def __init__(self, program: "dsl.Program"):
+    def __init__(self, program: dsl.Program):
         self.name = program.name
         self.path = program.path
         self.functions: dict[str, Function] = {

@@ -287,7 +287,7 @@ def _check_memory(arrays: dict) -> None:
     except (AttributeError, OSError, ValueError):
         memory = 2**63
     if total > memory:
-        biggest = max(sizes, key=sizes.get)
+        biggest = max(sizes, key=sizes.__getitem__)
         shape, dtype = arrays[biggest]
         raise MemoryError(f"the random arguments need {total:,} bytes ({biggest}: {np.dtype(dtype).name}"
                           f"{list(shape)}, {sizes[biggest]:,} bytes), more than this machine's "

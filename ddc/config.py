@@ -36,7 +36,7 @@ _SETTINGS: ContextVar[MappingProxyType | None] = ContextVar("ddc_config", defaul
 
 
 class Config:
-    def __call__(self, **options) -> "_Restore":
+    def __call__(self, **options) -> _Restore:
         """Set options in this thread; returns a context manager that puts the old values
         back on exit."""
         for name, value in options.items():

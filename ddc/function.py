@@ -11,7 +11,8 @@ one, so they compose and stay lazy.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -63,7 +64,7 @@ class Function:
     def source(self) -> str:
         return self.compiled(f32).source
 
-    def derive(self, name: str, build: GraphBuilder, **changes) -> "Function":
+    def derive(self, name: str, build: GraphBuilder, **changes) -> Function:
         """A new Function whose graph is `build(dtype)`, same params unless changed."""
         same_params = "param_names" not in changes
         return Function(name, build, changes.get("param_names", self.param_names),
@@ -71,7 +72,7 @@ class Function:
                         changes.get("backend", self.backend), changes.get("structure"),
                         self.param_spans if same_params else None, changes.get("dim_hint"))
 
-    def with_backend(self, backend: str) -> "Function":
+    def with_backend(self, backend: str) -> Function:
         return Function(self.name, self.graph_for, self.param_names, self.generic, self.span,
                         backend, self.structure, self.param_spans, self.dim_hint)
 

@@ -9,7 +9,7 @@ Works on a graph or a `Function`, at f64: an f32 program is re-specialised at f6
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -7,7 +7,6 @@ checker keys its per-expression annotations by node.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from ddc.errors import Span
 
@@ -148,5 +147,5 @@ class FromImport:
 class ModuleAST:
     file: str
     source: str
-    imports: tuple[Union[Import, FromImport], ...]
+    imports: tuple[Import | FromImport, ...]
     functions: tuple[FunctionAST, ...]

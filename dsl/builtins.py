@@ -15,8 +15,8 @@ weak results themselves; the rest (reductions, matmul, astype) are strong.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ddc.ir import dims as D
 from ddc.ir.dtypes import bool_, f32, i32

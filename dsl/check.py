@@ -12,7 +12,8 @@ with the span of the offending expression and a message that says what to change
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from ddc.errors import DDNameError, DDTypeError, TransformError, located
 from ddc.ir import dims as D

@@ -6,7 +6,8 @@ lowering binds per call. Plain data: the checker makes it, the loader keeps it
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from . import ast
 from .types import Tensor

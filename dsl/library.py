@@ -8,7 +8,7 @@ the process.
 """
 from __future__ import annotations
 
-from typing import Hashable
+from collections.abc import Hashable
 
 from ddc.ir import Graph
 
@@ -19,12 +19,12 @@ MAX_GRAPHS_PER_FUNCTION = 256  # distinct argument types cached per function
 
 
 class Library:
-    def __init__(self, fallback: "Library | None" = None):
+    def __init__(self, fallback: Library | None = None):
         self.fallback = fallback
         self.infos: dict[FunctionDef, FunctionInfo] = {}
         self.graphs: dict[FunctionDef, dict[Hashable, Graph]] = {}
 
-    def owner(self, fn: FunctionDef) -> "Library":
+    def owner(self, fn: FunctionDef) -> Library:
         if fn in self.infos or self.fallback is None:
             return self
         return self.fallback.owner(fn)

@@ -16,10 +16,10 @@ argument types, and inlined (`ir.inline`), so nodes keep the callee's names and 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable
 
 from ddc.errors import DDTypeError, located
 from ddc.ir import Builder, Graph, Value, dims as D, inline, verify
@@ -58,7 +58,7 @@ class GraphTooLarge(DDTypeError):
             hint="every call is inlined, so each function that calls the next twice doubles the size: "
                  "call it once and reuse the result")
 
-    def called_from(self, caller: str, span) -> "GraphTooLarge":
+    def called_from(self, caller: str, span) -> GraphTooLarge:
         return GraphTooLarge([caller, *self.chain], self.nodes, span)
 
 

@@ -10,7 +10,7 @@ import keyword
 import re
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, cache
 from pathlib import Path
 
 from lark import Lark, Token, v_args
@@ -80,7 +80,7 @@ class _DDIndenter(Indenter):
         yield from super().handle_NL(token)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _lark() -> Lark:
     """The parser, built once per process (~80 ms: lark analyses the grammar into LALR
     tables). It is not cached on disk: lark's cache is a pickle, and loading one that

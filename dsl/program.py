@@ -12,7 +12,7 @@ class FunctionDef:
     `returns`, a list of TypeSpecs; `returns_tuple`) and its `ast`. Plain data: what the
     checker and the lowering learn about it is kept by the loader (`dsl.library`)."""
 
-    def __init__(self, tree: ast.FunctionAST, module: "Module"):
+    def __init__(self, tree: ast.FunctionAST, module: Module):
         self.ast = tree
         self.module = module
         self.name = tree.name

@@ -2,7 +2,7 @@
 over the call graph the checker recorded (`FunctionInfo.calls`)."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ddc.errors import DDTypeError
 

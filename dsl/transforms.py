@@ -10,8 +10,8 @@ to a graph at the argument types, then run the pass (`ddc.passes.autodiff`,
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable, Union
 
 from ddc.errors import TransformError
 from ddc.ir import Graph, dims as D, substitute_dims
@@ -40,7 +40,7 @@ class FunctionRef:
 
 @dataclass(frozen=True)
 class Grad:
-    inner: "Ref"
+    inner: Ref
     argnums: int | tuple[int, ...]
     with_value: bool
 
@@ -85,7 +85,7 @@ class Grad:
 
 @dataclass(frozen=True)
 class VMap:
-    inner: "Ref"
+    inner: Ref
     in_axes: object  # int | None | tuple of those
     out_axes: object
 
@@ -142,7 +142,7 @@ class VMap:
         return substitute_dims(batched, {name: size for name in fresh.names()})
 
 
-Ref = Union[FunctionRef, Grad, VMap]
+Ref = FunctionRef | Grad | VMap
 REFS = (FunctionRef, Grad, VMap)
 
 

@@ -18,7 +18,6 @@ may be f64 is that float).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 import numpy as np
 
@@ -27,7 +26,7 @@ from ddc.ir.dtypes import DTYPES, DType, bool_, i32
 from ddc.ir.types import TensorType
 
 FLOAT = "float"
-DTypeLike = Union[DType, str]  # a DType or FLOAT
+DTypeLike = DType | str  # a DType or FLOAT
 
 DTYPE_NAMES: dict[str, DTypeLike] = {**DTYPES, FLOAT: FLOAT}
 

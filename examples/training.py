@@ -7,7 +7,7 @@ A driver defines `main(steps=..., plot=None) -> (first_loss, last_loss)` and end
 from __future__ import annotations
 
 import argparse
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Generic, TypeVar
 
 from .errors import IRError
 from .dims import Sym
@@ -306,16 +307,20 @@ def clone(graph: Graph) -> Graph:
     return b.graph(inputs, outputs, graph.name)
 
 
+Image = TypeVar("Image")
+
+
 @dataclass
-class ValueMap:
-    """Values of one graph mapped to values of another, by id."""
+class ValueMap(Generic[Image]):
+    """Values of one graph mapped to values of another (or to what a pass keeps for them,
+    as vmap's value and batch dim), by id."""
 
-    table: dict[int, Value] = field(default_factory=dict)
+    table: dict[int, Image] = field(default_factory=dict)
 
-    def __getitem__(self, v: Value) -> Value:
+    def __getitem__(self, v: Value) -> Image:
         return self.table[v.id]
 
-    def __setitem__(self, v: Value, w: Value) -> None:
+    def __setitem__(self, v: Value, w: Image) -> None:
         self.table[v.id] = w
 
     def __contains__(self, v: Value) -> bool:

@@ -10,7 +10,7 @@ so `==` between dims is exact polynomial equality.
 from __future__ import annotations
 
 import re
-from typing import Mapping, Union
+from collections.abc import Mapping
 
 Monomial = tuple[str, ...]  # sorted names, with repetition: ("d", "n") is d*n
 
@@ -25,14 +25,14 @@ class Sym:
         self._hash = hash(self.terms)
 
     @staticmethod
-    def name(name: str) -> "Sym":
+    def name(name: str) -> Sym:
         return Sym({(name,): 1})
 
     # Arithmetic works on the term dictionaries, then normalises.
     def _dict(self) -> dict[Monomial, int]:
         return dict(self.terms)
 
-    def __add__(self, other: "Dim") -> "Dim":
+    def __add__(self, other: Dim) -> Dim:
         out = self._dict()
         for m, c in _as_terms(other).items():
             out[m] = out.get(m, 0) + c
@@ -40,16 +40,16 @@ class Sym:
 
     __radd__ = __add__
 
-    def __neg__(self) -> "Dim":
+    def __neg__(self) -> Dim:
         return _normalise({m: -c for m, c in self.terms})
 
-    def __sub__(self, other: "Dim") -> "Dim":
+    def __sub__(self, other: Dim) -> Dim:
         return self + (-other)
 
-    def __rsub__(self, other: "Dim") -> "Dim":
+    def __rsub__(self, other: Dim) -> Dim:
         return (-self) + other
 
-    def __mul__(self, other: "Dim") -> "Dim":
+    def __mul__(self, other: Dim) -> Dim:
         out: dict[Monomial, int] = {}
         for m1, c1 in self.terms:
             for m2, c2 in _as_terms(other).items():
@@ -75,7 +75,7 @@ class Sym:
         return f"Sym({self})"
 
 
-Dim = Union[int, Sym]
+Dim = int | Sym
 
 
 def _term_order(term):
@@ -135,6 +135,8 @@ def divide(a: Dim, b: Dim) -> Dim | None:
     """`a / b` when it is exact as polynomials over monomial divisors, else None."""
     if b == 0:
         return None
+    if a == 0:
+        return 0  # no terms to divide (its one constant term 0 has no names)
     if isinstance(b, int):
         terms = _as_terms(a)
         if all(c % b == 0 for c in terms.values()):

@@ -10,6 +10,8 @@ against `PRIMITIVES` by a test, so a primitive cannot be half-added.
 """
 from __future__ import annotations
 
+from typing import NoReturn
+
 from .errors import IRError
 
 from . import dims as D
@@ -18,7 +20,7 @@ from .dtypes import DType, bool_
 from .types import TensorType
 
 
-def _fail(prim: str, msg: str):
+def _fail(prim: str, msg: str) -> NoReturn:
     raise IRError(f"{prim}: {msg}")
 
 
@@ -149,7 +151,7 @@ def _reshape_rule(ts, shape):
     (t,) = ts
     shape = tuple(D.as_dim(d) for d in shape)
     if TensorType(t.dtype, shape).size() != t.size():
-        _fail("reshape", f"cannot reshape {t} to {list(shape)}: sizes differ")
+        _fail("reshape", f"cannot reshape {t} to [{', '.join(map(str, shape))}]: sizes differ")
     return t.with_shape(shape)
 
 
@@ -220,13 +222,13 @@ def _slice_rule(ts, start, limit, stride):
         _fail("slice", f"start/limit/stride must each have {t.ndim} entries")
     if any(not isinstance(s, int) or s < 1 for s in stride):
         _fail("slice", f"strides must be positive ints, got {stride}")
-    for d, s, l in zip(t.shape, start, limit):
+    for d, s, e in zip(t.shape, start, limit):
         # Python slicing would silently clip or wrap these; the IR never means that.
-        if isinstance(s, int) and s < 0 or isinstance(l, int) and isinstance(d, int) and l > d:
-            _fail("slice", f"start {s} / limit {l} outside a dim of size {d}")
-        if isinstance(l - s, int) and l - s < 0:
-            _fail("slice", f"limit {l} before start {s}")
-    return t.with_shape(slice_length(s, l, k) for s, l, k in zip(start, limit, stride))
+        if isinstance(s, int) and s < 0 or isinstance(e, int) and isinstance(d, int) and e > d:
+            _fail("slice", f"start {s} / limit {e} outside a dim of size {d}")
+        if isinstance(e - s, int) and e - s < 0:
+            _fail("slice", f"limit {e} before start {s}")
+    return t.with_shape(slice_length(s, e, k) for s, e, k in zip(start, limit, stride))
 
 
 register(Primitive("slice", _slice_rule, ("start", "limit", "stride"), linear=True, view=True, finite_to_finite=True,

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import string
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -146,6 +146,10 @@ def _div(node, x, y):
     return q + ((q < 0) & (q * y != x))
 
 
+def _select(node, pred, on_true, on_false) -> np.ndarray:
+    return np.where(pred, on_true, on_false)
+
+
 _COMPARE = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
             "eq": np.equal, "ne": np.not_equal}
 
@@ -260,7 +264,7 @@ reference_rules: dict[str, Callable[..., np.ndarray]] = {
     "max": _ufunc(np.maximum),
     "min": _ufunc(np.minimum),
     "compare": lambda node, x, y, direction: _COMPARE[direction](x, y),
-    "select": lambda node, pred, on_true, on_false: np.where(pred, on_true, on_false),
+    "select": _select,
     "convert": _convert,
     "stop_gradient": lambda node, x: x,
     "broadcast_in_dim": _broadcast_in_dim,

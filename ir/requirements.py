@@ -21,8 +21,9 @@ graph exists. Checks are deduplicated by what they test, keeping the first span.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 

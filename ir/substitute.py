@@ -2,7 +2,7 @@
 of a basis), rebuilding every node so the type rules re-check the result."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from . import dims as D
 from .core import Builder, Graph, Value

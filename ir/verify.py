@@ -5,7 +5,7 @@ that is wrong, instead of as a numpy error three passes later.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from .errors import IRError
 

@@ -7,7 +7,7 @@ graph for all of them), so `in_given_order` puts them back.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ddc.errors import TransformError
 

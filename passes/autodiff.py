@@ -11,8 +11,8 @@ computes nothing for the others.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from ddc.errors import TransformError
 from ddc.ir import Builder, Graph, Value, i32, inline, substitute_dims

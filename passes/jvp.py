@@ -16,7 +16,7 @@ Conventions at kinks (documented in the README and tested):
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from ddc.ir import Builder, Graph, Value
 from ddc.ir.core import Primitive

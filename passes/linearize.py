@@ -16,8 +16,8 @@ al., POPL 2023): reverse mode is then `transpose` of the linear graph.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from ddc.ir import Builder, Graph, Node, Value
 

@@ -30,7 +30,7 @@ written only, for a rewrite that keeps each operand where it was.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -84,7 +84,7 @@ class Facts:
 class P:
     """A pattern over values: see the module docstring."""
 
-    def __init__(self, prim: str | None = None, *inputs: "P", name: str | None = None,
+    def __init__(self, prim: str | None = None, *inputs: P, name: str | None = None,
                  once: bool = False, test: Callable[[Facts, Value], bool] | None = None,
                  ordered: bool = False):
         self.prim, self.inputs, self.name, self.once, self.test = prim, inputs, name, once, test
@@ -155,7 +155,7 @@ class Match:
 
 def rule(group: str, pattern: P, table: RuleTable):
     """Register `rewrite(b, match)` for the nodes `pattern` matches, in `table`."""
-    def register(rewrite: Callable[[Builder, Match], "Value | None"]):
+    def register(rewrite: Callable[[Builder, Match], Value | None]):
         def apply(b: Builder, facts: Facts, *inputs: Value, **params) -> Value | None:
             for bound in pattern.operands(inputs, facts, {}):
                 out = rewrite(b, Match(bound, params, facts))

@@ -13,8 +13,8 @@ a `TransformError`, never a silently wrong gradient.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from ddc.errors import TransformError
 from ddc.ir import Builder, Graph, TensorType, Value
@@ -195,17 +195,17 @@ transpose_rules.update({
 def transpose(graph: Graph, linear: Sequence[bool]) -> Graph:
     """Inputs of the result: graph inputs not in `linear`, then one cotangent per output.
     Outputs: one cotangent per linear input (zeros where nothing flows)."""
-    lin_ids = {v.id for v, l in zip(graph.inputs, linear) if l}
+    lin_ids = {v.id for v, is_linear in zip(graph.inputs, linear) if is_linear}
     depends: set[int] = set(lin_ids)
     for n in graph.nodes:
         if any(v.id in depends for v in n.inputs):
             depends.add(n.out.id)
 
     b = Builder(origin="cotangent")
-    fixed_in = [Value(v.type, v.name, v.origin) for v, l in zip(graph.inputs, linear) if not l]
+    fixed = [v for v, is_linear in zip(graph.inputs, linear) if not is_linear]
+    fixed_in = [Value(v.type, v.name, v.origin) for v in fixed]
     ct_in = [Value(v.type, f"ct_{v.name}" if v.name else "ct", "cotangent") for v in graph.outputs]
-    env: dict[int, Value] = {old.id: new for old, new in
-                             zip([v for v, l in zip(graph.inputs, linear) if not l], fixed_in)}
+    env: dict[int, Value] = {old.id: new for old, new in zip(fixed, fixed_in)}
     forward = [n for n in graph.nodes if n.out.id not in depends]
     for n in forward:  # the non-linear part, evaluated as is
         b.span = n.span
@@ -218,9 +218,9 @@ def transpose(graph: Graph, linear: Sequence[bool]) -> Graph:
             return
         cts[v.id] = b.add(cts[v.id], ct) if v.id in cts else ct
 
-    for v, ct in zip(graph.outputs, ct_in):
+    for v, seed in zip(graph.outputs, ct_in):
         if v.id in depends:
-            accumulate(v, ct)
+            accumulate(v, seed)
     for n in reversed([n for n in graph.nodes if n.out.id in depends]):
         ct = cts.pop(n.out.id, None)
         if ct is None:
@@ -239,5 +239,5 @@ def transpose(graph: Graph, linear: Sequence[bool]) -> Graph:
             if v.id in depends:
                 accumulate(v, c)
     b.span = None
-    outs = [cts.get(v.id) or b.zeros(v.type) for v, l in zip(graph.inputs, linear) if l]
+    outs = [cts.get(v.id) or b.zeros(v.type) for v, is_linear in zip(graph.inputs, linear) if is_linear]
     return cleanup(b.graph(fixed_in + ct_in, outs, f"transpose_{graph.name}"))

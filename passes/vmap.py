@@ -26,6 +26,7 @@ from ddc.ir.core import ValueMap
 from ddc.ir.primitives import BINARY_ARITH, BINARY_FLOAT, UNARY_ANY, UNARY_FLOAT
 
 from .axes import in_batch_axes, out_batch_axes
+from .util import traced
 
 BatchDim = int | None
 BatchRule = Callable[..., tuple[Value, BatchDim]]
@@ -33,6 +34,7 @@ BatchRule = Callable[..., tuple[Value, BatchDim]]
 
 # -- the driver ----------------------------------------------------------------------------
 
+@traced("vmap")
 def vmap(
     graph: Graph,
     in_axes: Sequence[int | None],
@@ -52,7 +54,7 @@ def vmap(
     size = Sym.name(_batch_dim_name(graph, axis_name))
 
     b = Builder()
-    env = ValueMap()
+    env: ValueMap[tuple[Value, BatchDim]] = ValueMap()
     inputs = []
     for v, d in zip(graph.inputs, in_dims):
         t = v.type if d is None else v.type.with_shape(_insert(v.shape, d, size))

@@ -3,8 +3,8 @@ primitive, and argument values inside its smooth domain. The autodiff suite (and
 backend suite) runs every row; `test_rule_tables` checks every primitive has a row."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

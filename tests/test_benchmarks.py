@@ -11,7 +11,7 @@ import pytest
 import ddc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from workloads import WORKLOADS  # noqa: E402
+from workloads import WORKLOADS
 
 @pytest.mark.parametrize("workload", WORKLOADS, ids=lambda w: w.name)
 def test_ddc_matches_the_hand_written_numpy(workload):

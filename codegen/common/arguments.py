@@ -25,8 +25,8 @@ Messages quote DSL names only through `naming.label` and `repr`.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ddc.errors import IRError
 from ddc.ir import dims as D

@@ -4,7 +4,7 @@ before calling it. A failed check (the runtime's `IndexFault`, which carries onl
 position in the table) becomes a `DDIndexError` at the span of the indexing expression."""
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from ddc.ir import Graph
 from ddc.ir.requirements import index_error

@@ -7,7 +7,7 @@ import functools
 import hashlib
 import linecache
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from ddc.ir.core import Graph
 

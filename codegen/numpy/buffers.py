@@ -17,8 +17,8 @@ reuse, never corrupts a value.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from ddc.ir.core import Graph, Node, Value
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import string
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

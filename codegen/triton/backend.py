@@ -53,7 +53,7 @@ import builtins
 import functools
 import hashlib
 import linecache
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -4,7 +4,7 @@ primitive reads its inputs at maps derived from its own (see `partition`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Union
+from collections.abc import Callable
 
 from ddc.ir import PRIMITIVES, dims as D
 from ddc.ir.core import Node, Value
@@ -21,13 +21,13 @@ class Var:
 
 @dataclass(frozen=True)
 class FloorDiv:
-    x: "Ix"
+    x: Ix
     d: D.Dim
 
 
 @dataclass(frozen=True)
 class Mod:
-    x: "Ix"
+    x: Ix
     d: D.Dim
 
 
@@ -41,7 +41,7 @@ class Gathered:
     size: D.Dim
 
 
-Atom = Union[Var, FloorDiv, Mod, Gathered]
+Atom = Var | FloorDiv | Mod | Gathered
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,10 @@ class Ix:
     const: D.Dim = 0
 
     @staticmethod
-    def atom(a: Atom) -> "Ix":
+    def atom(a: Atom) -> Ix:
         return Ix(((a, 1),))
 
-    def __add__(self, other) -> "Ix":
+    def __add__(self, other) -> Ix:
         other = as_ix(other)
         coeffs = dict(self.terms)
         for a, c in other.terms:
@@ -64,10 +64,10 @@ class Ix:
         terms = tuple(sorted(((a, c) for a, c in coeffs.items() if c != 0), key=lambda t: repr(t[0])))
         return Ix(terms, self.const + other.const)
 
-    def __sub__(self, other) -> "Ix":
+    def __sub__(self, other) -> Ix:
         return self + as_ix(other) * -1
 
-    def __mul__(self, k: D.Dim) -> "Ix":
+    def __mul__(self, k: D.Dim) -> Ix:
         if k == 0:
             return ZERO
         return Ix(tuple((a, c * k) for a, c in self.terms), self.const * k)

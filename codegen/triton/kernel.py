@@ -4,7 +4,7 @@ by kind: elementwise and gather, reduction, matmul, scatter. Each value is compu
 map by the lowering table (`rules`); see `backend` for the whole picture."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 
 from ddc.ir import dims as D
@@ -25,7 +25,7 @@ class Scope:
     computed. A child's lines join its parent's when it is closed, so a value hoisted into
     the parent while the child is written lands before the child's block."""
 
-    def __init__(self, kernel: "Kernel", parent: "Scope | None" = None, tile=None,
+    def __init__(self, kernel: Kernel, parent: Scope | None = None, tile=None,
                  tile_mask: str | None = None, zero: str | None = None):
         self.kernel = kernel
         self.parent = parent
@@ -57,7 +57,7 @@ class Scope:
             scope = scope.parent
         return None
 
-    def home(self, at) -> "Scope":
+    def home(self, at) -> Scope:
         """The outermost enclosing scope that has every variable of `at`."""
         needed = map_variables(at)
         scope = self

@@ -3,7 +3,8 @@ expression (`triton_rules`), and the backend's spelling of dtypes."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import numpy as np
 

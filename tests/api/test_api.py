@@ -136,7 +136,7 @@ def test_hessian_and_jacobians(m):
     np.testing.assert_allclose(H, want, rtol=1e-12)
     J = ddc.jacfwd(m.two, 0)
     with pytest.raises(ddc.TransformError):
-        J.graph  # two outputs: jacobians need one
+        _ = J.graph  # two outputs: jacobians need one
     jf = ddc.jacfwd(ddc.grad(m.poly))(x)
     jr = ddc.jacrev(ddc.grad(m.poly))(x)
     np.testing.assert_allclose(jf, want, rtol=1e-12)
@@ -168,7 +168,7 @@ def test_transform_errors_point_at_the_function(m):
         ddc.grad(m.two)(rand(3), 1.0)
     assert e.value.file == "programs.dd"
     with pytest.raises(ddc.TransformError, match="only float"):
-        ddc.grad(m.softmax_ce, 1).graph
+        _ = ddc.grad(m.softmax_ce, 1).graph
 
 
 def test_vmap_of_a_function_with_a_computed_return_dim(m):

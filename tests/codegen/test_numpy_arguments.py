@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ddc import IRError, ir
+from ddc import ir
 from ddc.codegen.numpy.backend import compile
 from ddc.codegen.common.runtime import ArgumentError
 from ddc.ir import Sym, bool_, f32, f64, i32

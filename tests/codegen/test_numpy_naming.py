@@ -51,7 +51,7 @@ def test_hostile_names_never_become_identifiers():
     names = {t.string for t in tokens}
     for bad in ("__import__", "print", "lambda", "x" * 300, "os", "system", "None", "X", "x"):
         assert bad not in names
-    for i, t in enumerate(tokens):
+    for t in tokens:
         if t.string == "np":  # only ever the numpy module
             assert source.splitlines()[t.start[0] - 1][t.end[1]] == "."
     assert "rm -rf" not in source and "ñ" not in source
@@ -62,8 +62,8 @@ def test_every_bound_name_is_minted():
     source = compile(hostile_graph()).source
     lines = source.splitlines()
     params = lines[0][lines[0].index("(") + 1:lines[0].index(")")].split(", ")
-    targets = [l.split(" = ")[0].strip().split("[")[0]  # a row block writes `out[lo:hi] = ...`
-               for l in lines[1:] if " = " in l and not l.strip().startswith("if")]
+    targets = [line.split(" = ")[0].strip().split("[")[0]  # a row block writes `out[lo:hi] = ...`
+               for line in lines[1:] if " = " in line and not line.strip().startswith("if")]
     assert all(MINTED.fullmatch(name) for name in params + targets + [lines[0][4:lines[0].index("(")]])
     assert len(set(params)) == len(params)
 

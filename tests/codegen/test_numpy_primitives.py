@@ -6,8 +6,8 @@ are symbolic in the graph and bound when the compiled function is called.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pytest

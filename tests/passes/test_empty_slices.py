@@ -8,7 +8,6 @@ import pytest
 import ddc
 from ddc import ir
 from ddc.ir import Builder, TensorType, Value, f64
-from ddc.passes import autodiff
 from ddc.passes.transpose import transpose
 from ddc.passes.vmap import vmap
 

@@ -11,7 +11,7 @@ first, last, and at a different place per argument. Registry completeness of
 from __future__ import annotations
 
 import itertools
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pytest

@@ -5,9 +5,9 @@ exactly that and exits 1, without a traceback. docs/errors.md is this table in w
 test checks that it lists every row."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest

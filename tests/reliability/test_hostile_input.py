@@ -133,7 +133,7 @@ NAME_PLACES = {
 def test_keywords_are_no_names(word, where):
     source = NAME_PLACES[where].replace("NAME", word)
     try:
-        ddc.loads(source, name="keyword.dd").f
+        _ = ddc.loads(source, name="keyword.dd").f
     except ddc.DDSyntaxError as e:
         template = NAME_PLACES[where].split("\n")
         first = template.index(next(line for line in template if "NAME" in line)) + 1

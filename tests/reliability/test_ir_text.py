@@ -5,7 +5,7 @@ deep), then printed graphs mutated by hypothesis."""
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ from .fuzzing import RAN, fuzz_settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@lru_cache(maxsize=None)
+@cache
 def printed() -> tuple[str, ...]:
     mlp = ddc.load(ROOT / "examples" / "mlp.dd")
     losses = ddc.load(ROOT / "stdlib" / "losses.dd")

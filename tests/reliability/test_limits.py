@@ -144,7 +144,7 @@ def test_transforms_that_multiply_a_graph_past_the_limit_are_a_clean_error(monke
     monkeypatch.setattr(lower, "MAX_GRAPH_NODES", 500)  # ten grads of grads make ~760 nodes
     with pytest.raises(lower.GraphTooLarge, match=r"inlining the calls f10 -> grad\(f9\) \(2 functions\) "
                                                   r"would make a graph of \d+ IR nodes, over the limit of 500"):
-        ddc.loads(nested).f10.graph
+        _ = ddc.loads(nested).f10.graph
 
 
 @pytest.mark.parametrize("expr, want", [
@@ -166,7 +166,7 @@ def test_huge_literals_are_located_errors_or_right_values(expr, want):
     source = f"def f(x: f64) -> f64:\n    return {expr}\n"
     if isinstance(want, type):
         with pytest.raises(want) as info:
-            ddc.loads(source, name="huge.dd").f.graph
+            _ = ddc.loads(source, name="huge.dd").f.graph
         assert info.value.span is not None and info.value.line == 2, info.value
         return
     assert ddc.loads(source, name="huge.dd").f(np.float64(1.0)) == want

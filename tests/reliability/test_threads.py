@@ -28,7 +28,7 @@ def run_in_threads(work, count: int = THREADS) -> list:
         start.wait()
         try:
             results[k] = work(k)
-        except Exception as e:  # noqa: BLE001 - handed back to the test
+        except Exception as e:  # handed back to the test
             results[k] = e
 
     interval = sys.getswitchinterval()

@@ -5,8 +5,8 @@ holds the derivative rules and runs on numpy; and the Triton backend's gradients
 the numpy backend's."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pytest
