@@ -178,6 +178,16 @@ class Graph:
         return {d.terms[0][0][0]: size for v, shape in zip(self.inputs, shapes, strict=True)
                 for d, size in zip(v.shape, shape) if _is_plain_name(d)}
 
+    def live_nodes(self) -> list[Node]:
+        """The nodes the outputs depend on, in order (what dead-code elimination keeps)."""
+        needed = {v.id for v in self.outputs}
+        live = []
+        for node in reversed(self.nodes):
+            if node.out.id in needed:
+                live.append(node)
+                needed.update(v.id for v in node.inputs)
+        return live[::-1]
+
     def producers(self) -> dict[int, Node]:
         return {n.out.id: n for n in self.nodes}
 

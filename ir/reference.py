@@ -45,7 +45,9 @@ def evaluate(graph: Graph, *args) -> list[np.ndarray]:
     dims = bind_dims([v.type.shape for v in graph.inputs], [a.shape for a in arrays])
     check_call(call_checks([graph]).prologue, dims, arrays)
     env = {v.id: a for v, a in zip(graph.inputs, arrays)}
-    for node in _live(graph):
+    # a node nothing reads is never run (so an index it would have checked is not
+    # checked), as after any backend's dead-code elimination
+    for node in graph.live_nodes():
         shape = tuple(D.evaluate(d, dims) for d in node.out.type.shape)
         result = _run(node, [env[v.id] for v in node.inputs], dims)
         result = np.asarray(result, dtype=node.out.dtype.np)
@@ -53,18 +55,6 @@ def evaluate(graph: Graph, *args) -> list[np.ndarray]:
             raise IRError(f"reference: {node.prim.name} made {result.shape}, its type says {shape}")
         env[node.out.id] = result
     return [env[v.id] for v in graph.outputs]
-
-
-def _live(graph: Graph) -> list[Node]:
-    """The nodes the outputs depend on: a node nothing reads is never run (so an index it
-    would have checked is not checked), as after any backend's dead-code elimination."""
-    needed = {v.id for v in graph.outputs}
-    live = []
-    for node in reversed(graph.nodes):
-        if node.out.id in needed:
-            live.append(node)
-            needed.update(v.id for v in node.inputs)
-    return live[::-1]
 
 
 def _argument(value, arg, position: int) -> np.ndarray:
