@@ -28,8 +28,8 @@ import math
 
 import numpy as np
 
-from ddc.codegen.numpy import runtime as numpy_runtime
-from ddc.ir import Graph, Node, Value
+from ddc.ir import PRIMITIVES, Graph, Node, Primitive, Value
+from ddc.ir.reference import reference_rules
 
 from .patterns import P, RuleTable, rewrite, rule, splat
 from .util import traced
@@ -242,62 +242,33 @@ def _sub_neg(b, m):
 
 # -- constant folding ----------------------------------------------------------------------
 #
-# A fold computes at the node's dtype (0-d numpy arrays of it: an f32 fold rounds like f32,
-# int arithmetic wraps like the int type) with the same numpy calls the numpy backend
-# makes, so a folded graph and an unfolded one give the same bits. Integer division is
-# left to the runtime.
-
-_FOLD = {
-    "neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p, "tanh": np.tanh,
-    "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos, "abs": np.abs, "sign": numpy_runtime.sign,
-    "add": np.add, "sub": np.subtract, "mul": np.multiply, "max": np.maximum,
-    "min": np.minimum, "pow": numpy_runtime.power, "div": np.divide,
-}
-_BINARY = {"add", "sub", "mul", "max", "min", "pow", "div"}
+# Every elementwise primitive whose operands are all constants folds to a constant, computed
+# by its rule in the reference evaluator at the node's dtype (0-d arrays of it: an f32 fold
+# rounds like f32, int arithmetic wraps like the int type). The reference is the IR's
+# semantics and every backend agrees with it bitwise, so a folded graph and an unfolded
+# one give the same bits, and a new elementwise primitive folds with no entry here.
 
 
 def _constant(name: str) -> P:
     return splat(lambda c, v: True, name)
 
 
-def _fold(name: str):
-    """An elementwise op on constants (scalars, or broadcasts of them) is one constant."""
-    operands = ("x", "y") if name in _BINARY else ("x",)
+def _fold(prim: Primitive) -> None:
+    operands = [f"a{i}" for i in range(prim.arity or 0)]
 
-    @_simplify("fold", P(name, *map(_constant, operands)))
+    @_simplify("fold", P(prim.name, *map(_constant, operands)))
     def fold(b, m):
-        xs = [m.values[k] for k in operands]
-        if name == "div" and not xs[0].dtype.is_float:
-            return None  # integer division (by zero too) is the runtime's
-        arrays = [np.asarray(m.facts.splat(x), dtype=xs[0].dtype.np) for x in xs]
+        values = [m.values[k] for k in operands]
+        arrays = [np.asarray(m.facts.splat(v), dtype=v.dtype.np) for v in values]
+        out = prim.type_rule([v.type for v in values], **m.params)
         with np.errstate(all="ignore"):
-            result = _FOLD[name](*arrays)
-        return b.full(np.asarray(result).item(), xs[0].type)
-
-    return fold
+            result = reference_rules[prim.name](None, *arrays, **m.params)
+        return b.full(np.asarray(result, dtype=out.dtype.np).item(), out)
 
 
-for _name in _FOLD:
-    _fold(_name)
-
-
-@_simplify("fold", P("convert", _constant("x")))
-def _fold_convert(b, m):
-    """A convert of a constant, by the numpy runtime's `convert` (float to int: truncated
-    toward zero, NaN to 0, saturated)."""
-    x, dtype = m.x, m.params["dtype"]
-    with np.errstate(all="ignore"):
-        result = numpy_runtime.convert(np.asarray(m.facts.splat(x), dtype=x.dtype.np), dtype.np)
-    return b.full(np.asarray(result).item(), x.type.with_dtype(dtype))
-
-
-@_simplify("fold", P("integer_pow", _constant("x")))
-def _fold_integer_pow(b, m):
-    """By the backends' own multiplication chain, in x's dtype."""
-    with np.errstate(all="ignore"):
-        result = numpy_runtime.integer_pow(np.asarray(m.facts.splat(m.x), dtype=m.x.dtype.np),
-                                           m.params["y"])
-    return b.full(result.item(), m.x.type)
+for _prim in PRIMITIVES.values():
+    if _prim.elementwise:
+        _fold(_prim)
 
 
 # -- the pass ------------------------------------------------------------------------------
