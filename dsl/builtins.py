@@ -348,7 +348,7 @@ def check_concatenate(c):
     first = arrays[0]
     if first.ndim == 0:
         c.fail("zero-dimensional values cannot be concatenated; use reshape(x, (1,)) first", "arrays")
-    axis = S.normalize_axis(c.int("axis"), first.ndim)
+    axis = S.normalize_axis(c.integer("axis"), first.ndim)
     total: D.Dim = 0
     for t in arrays:
         if t.ndim != first.ndim:
@@ -377,7 +377,7 @@ def check_take(c):
     if c.static("axis") is None:
         x_shape, axis = (S.product(x.shape),), None
     else:
-        x_shape, axis = x.shape, S.normalize_axis(c.int("axis"), x.ndim)
+        x_shape, axis = x.shape, S.normalize_axis(c.integer("axis"), x.ndim)
     a = axis or 0
     return Tensor(c.join(x), x_shape[:a] + idx.shape + x_shape[a + 1:]), axis
 
@@ -462,7 +462,7 @@ def check_arange(c):
         start, stop = 0, start
     else:
         stop = c.dim("stop", signed=True)
-    step = c.int("step")
+    step = c.integer("step")
     if step <= 0:
         c.fail(f"arange needs a positive step, got {step}", "step")
     if step != 1 and not isinstance(stop - start, int):
