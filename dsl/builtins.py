@@ -223,7 +223,7 @@ def lower_sum(l):
 def lower_mean(l):
     x = l.tensor("x", l.out.dtype)
     total = l.b.reduce_sum(x, axes=l.plan)
-    count = S.product(x.shape[a] for a in l.plan)
+    count = D.product(x.shape[a] for a in l.plan)
     return l.reshape(l.b.div(total, l.const(count, x.dtype, total.shape)), l.out.shape)
 
 
@@ -375,7 +375,7 @@ def check_take(c):
     if kind(idx.dtype) != INT:
         c.fail(f"indices must be integers, got {idx}", "indices")
     if c.static("axis") is None:
-        x_shape, axis = (S.product(x.shape),), None
+        x_shape, axis = (D.product(x.shape),), None
     else:
         x_shape, axis = x.shape, S.normalize_axis(c.integer("axis"), x.ndim)
     a = axis or 0
@@ -386,7 +386,7 @@ def lower_take(l):
     x = l.tensor("x", l.out.dtype)
     idx = l.tensor("indices", l.join("indices"))
     if l.plan is None:  # numpy's take without an axis indexes the flattened array
-        x = l.reshape(x, (S.product(x.shape),))
+        x = l.reshape(x, (D.product(x.shape),))
     return l.b.gather(x, idx, axis=l.plan or 0, batch_dims=0)
 
 
