@@ -12,40 +12,38 @@ from ddc.errors import Span
 
 from .types import TypeSpec
 
-node = dataclass(frozen=True, eq=False)
-
 
 # -- expressions ----------------------------------------------------------------------------
 
-@node
+@dataclass(frozen=True, eq=False)
 class Expr:
     span: Span
 
 
-@node
+@dataclass(frozen=True, eq=False)
 class Name(Expr):
     id: str
 
 
-@node
+@dataclass(frozen=True, eq=False)
 class Number(Expr):
     value: int | float
 
 
-@node
+@dataclass(frozen=True, eq=False)
 class Constant(Expr):
     """`true`/`false`/`True`/`False` (a bool), `None`, or `...` (Python's Ellipsis)."""
 
     value: object
 
 
-@node
+@dataclass(frozen=True, eq=False)
 class UnaryOp(Expr):
     op: str  # "-" or "+"
     operand: Expr
 
 
-@node
+@dataclass(frozen=True, eq=False)
 class BinOp(Expr):
     """Arithmetic (`+ - * / ** @`) and comparisons (`< <= > >= == !=`)."""
 
@@ -54,41 +52,41 @@ class BinOp(Expr):
     right: Expr
 
 
-@node
+@dataclass(frozen=True, eq=False)
 class TupleExpr(Expr):
     """`(a, b)` or `[a, b]`: both are sequences of values (shapes, axes, arrays, in_axes)."""
 
     items: tuple[Expr, ...]
 
 
-@node
+@dataclass(frozen=True, eq=False)
 class Keyword:
     span: Span
     name: str
     value: Expr
 
 
-@node
+@dataclass(frozen=True, eq=False)
 class Call(Expr):
     func: Expr
     args: tuple[Expr, ...]
     kwargs: tuple[Keyword, ...]
 
 
-@node
+@dataclass(frozen=True, eq=False)
 class Attribute(Expr):
     value: Expr
     attr: str
 
 
-@node
+@dataclass(frozen=True, eq=False)
 class Slice(Expr):
     start: Expr | None
     stop: Expr | None
     step: Expr | None
 
 
-@node
+@dataclass(frozen=True, eq=False)
 class Subscript(Expr):
     value: Expr
     items: tuple[Expr, ...]  # expressions, Slices and Constant(...)
@@ -96,7 +94,7 @@ class Subscript(Expr):
 
 # -- statements and definitions --------------------------------------------------------------
 
-@node
+@dataclass(frozen=True, eq=False)
 class Assign:
     """`x = e`, `a, b = e`, `v, (ga, gb) = e`: the target is a Name or a TupleExpr of targets."""
 
@@ -105,20 +103,20 @@ class Assign:
     value: Expr
 
 
-@node
+@dataclass(frozen=True, eq=False)
 class Return:
     span: Span
     value: Expr  # a TupleExpr for `return a, b`
 
 
-@node
+@dataclass(frozen=True, eq=False)
 class Param:
     span: Span
     name: str
     type: TypeSpec
 
 
-@node
+@dataclass(frozen=True, eq=False)
 class FunctionAST:
     span: Span  # the `def` line, from `def` to the `:`
     name: str
@@ -130,20 +128,20 @@ class FunctionAST:
     ret: Return
 
 
-@node
+@dataclass(frozen=True, eq=False)
 class Import:
     span: Span
     module: str
 
 
-@node
+@dataclass(frozen=True, eq=False)
 class FromImport:
     span: Span
     module: str
     names: tuple[tuple[str, Span], ...]
 
 
-@node
+@dataclass(frozen=True, eq=False)
 class ModuleAST:
     file: str
     source: str

@@ -223,7 +223,7 @@ def lower_sum(l):
 def lower_mean(l):
     x = l.tensor("x", l.out.dtype)
     total = l.b.reduce_sum(x, axes=l.plan)
-    count = S.product(x.shape[a] for a in l.plan)
+    count = D.product(x.shape[a] for a in l.plan)
     return l.reshape(l.b.div(total, l.const(count, x.dtype, total.shape)), l.out.shape)
 
 
@@ -348,7 +348,7 @@ def check_concatenate(c):
     first = arrays[0]
     if first.ndim == 0:
         c.fail("zero-dimensional values cannot be concatenated; use reshape(x, (1,)) first", "arrays")
-    axis = S.normalize_axis(c.int("axis"), first.ndim)
+    axis = S.normalize_axis(c.integer("axis"), first.ndim)
     total: D.Dim = 0
     for t in arrays:
         if t.ndim != first.ndim:
@@ -375,9 +375,9 @@ def check_take(c):
     if kind(idx.dtype) != INT:
         c.fail(f"indices must be integers, got {idx}", "indices")
     if c.static("axis") is None:
-        x_shape, axis = (S.product(x.shape),), None
+        x_shape, axis = (D.product(x.shape),), None
     else:
-        x_shape, axis = x.shape, S.normalize_axis(c.int("axis"), x.ndim)
+        x_shape, axis = x.shape, S.normalize_axis(c.integer("axis"), x.ndim)
     a = axis or 0
     return Tensor(c.join(x), x_shape[:a] + idx.shape + x_shape[a + 1:]), axis
 
@@ -386,7 +386,7 @@ def lower_take(l):
     x = l.tensor("x", l.out.dtype)
     idx = l.tensor("indices", l.join("indices"))
     if l.plan is None:  # numpy's take without an axis indexes the flattened array
-        x = l.reshape(x, (S.product(x.shape),))
+        x = l.reshape(x, (D.product(x.shape),))
     return l.b.gather(x, idx, axis=l.plan or 0, batch_dims=0)
 
 
@@ -462,7 +462,7 @@ def check_arange(c):
         start, stop = 0, start
     else:
         stop = c.dim("stop", signed=True)
-    step = c.int("step")
+    step = c.integer("step")
     if step <= 0:
         c.fail(f"arange needs a positive step, got {step}", "step")
     if step != 1 and not isinstance(stop - start, int):

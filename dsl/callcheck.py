@@ -72,7 +72,7 @@ class CallCheck:
             self.fail(f"argument '{name}' of {self.name} must be a constant, got {show(value)}", name)
         return static_of(value)
 
-    def int(self, name: str) -> int:
+    def integer(self, name: str) -> int:
         value = self.static(name)
         if not isinstance(value, int) or isinstance(value, bool):
             self.fail(f"argument '{name}' of {self.name} must be an integer constant, got {value}", name)

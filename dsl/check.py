@@ -92,6 +92,7 @@ class FunctionChecker:
         if isinstance(target, ast.Name):
             self.env[target.id] = value
             return
+        assert isinstance(target, ast.TupleExpr), target  # the parser makes no other target
         if not isinstance(value, tuple) or len(value) != len(target.items):
             raise DDTypeError(f"cannot unpack {show(value)} into {len(target.items)} names", target.span)
         for t, v in zip(target.items, value):
@@ -176,7 +177,7 @@ class FunctionChecker:
             if not isinstance(x, Tensor):
                 raise DDTypeError(f"unary + needs a tensor, got {show(x)}", e.span)
             return x
-        if isinstance(x, Tensor) and x.constant and not isinstance(x.static, bool):
+        if isinstance(x, Tensor) and x.static is not None and not isinstance(x.static, bool):
             return weak_tensor(-x.static, self.float_dtype)
         return self.apply(e, OPERATORS["neg"], {"x": e.operand}, {"x": x})
 

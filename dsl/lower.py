@@ -152,7 +152,7 @@ class CallLower:
 
     def join(self, *names: str) -> DType:
         """The common dtype of arguments, by the checker's promotion rule."""
-        return join([self.describe(self.args[n]) for n in names], self.float_dtype)
+        return resolve(join([self.describe(self.args[n]) for n in names], self.float_dtype), self.float_dtype)
 
     def describe(self, v) -> Tensor:
         if isinstance(v, Value):

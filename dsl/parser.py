@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache, cache
 from pathlib import Path
+from typing import cast
 
 from lark import Lark, Token, v_args
 from lark.visitors import Transformer_NonRecursive
@@ -80,6 +81,22 @@ class _DDIndenter(Indenter):
         yield from super().handle_NL(token)
 
 
+def _lexed(tok: Token) -> tuple[int, int, int, int]:
+    """A lexed token's line, column, end line and end column. lark types them optional (a
+    token made by hand has none); its lexer sets all four, and the indenter's tokens
+    borrow a newline's."""
+    line, column, end_line, end_column = tok.line, tok.column, tok.end_line, tok.end_column
+    assert line is not None and column is not None and end_line is not None and end_column is not None, tok
+    return line, column, end_line, end_column
+
+
+def _indenter(lark: Lark) -> _DDIndenter:
+    """The parser's indenter, which keeps what the error messages read."""
+    postlex = lark.options.postlex
+    assert isinstance(postlex, _DDIndenter), postlex
+    return postlex
+
+
 @cache
 def _lark() -> Lark:
     """The parser, built once per process (~80 ms: lark analyses the grammar into LALR
@@ -112,14 +129,14 @@ def parse(source: str, file: str = "<string>") -> ast.ModuleAST:
         except UnexpectedInput as e:
             raise _syntax_error(e, lark, file, source) from None
         except _IndentMismatch as e:
-            line = e.token.end_line
+            line = _lexed(e.token)[2]  # the end of the newline: the badly indented line
             raise DDSyntaxError(
                 f"bad indentation: this line is indented by {e.indent}, which matches no enclosing "
                 f"block (levels {', '.join(map(str, e.levels))})",
                 Span(file, line, 1, line, e.indent + 1, source),
             ) from None
-        if lark.options.postlex.keyword_names:  # it parsed, with a keyword as a name
-            tok = lark.options.postlex.keyword_names[0]
+        if _indenter(lark).keyword_names:  # it parsed, with a keyword as a name
+            tok = _indenter(lark).keyword_names[0]
             raise _keyword_error(tok.value, _token_span(tok, file, source))
     try:
         module = _ToAST(file, source).transform(tree)
@@ -158,7 +175,7 @@ def _describe_token(tok: Token) -> str:
 def _token_span(tok: Token, file: str, source: str) -> Span:
     line, col = tok.line or 1, tok.column or 1
     if tok.type == "_INDENT":  # it borrows the newline's position; point at the indented line
-        line, col = tok.end_line, tok.end_column
+        _, _, line, col = _lexed(tok)
         return Span(file, line, 1, line, col, source)
     if tok.type in ("_NEWLINE", "_DEDENT", "$END"):
         # point just after the last thing on the line, where the missing token belongs
@@ -172,7 +189,8 @@ def _token_span(tok: Token, file: str, source: str) -> Span:
 
 def _syntax_error(e: UnexpectedInput, lark: Lark, file: str, source: str) -> DDSyntaxError:
     if isinstance(e, UnexpectedCharacters):
-        char = source[e.pos_in_stream] if e.pos_in_stream < len(source) else ""
+        pos = cast(int, e.pos_in_stream)  # lark types it None on the base class; the lexer sets it
+        char = source[pos] if pos < len(source) else ""
         span = Span(file, e.line, e.column, e.line, e.column + 1, source)
         if not char.isascii() and char.isalnum():
             return DDSyntaxError(f"unexpected character {char!r}: names must be ASCII", span,
@@ -185,13 +203,13 @@ def _syntax_error(e: UnexpectedInput, lark: Lark, file: str, source: str) -> DDS
     tok = getattr(e, "token", None) or Token("$END", "")
     # `accepts` asks the parser state; `expected` also lists the always-accepted newline
     expected = set(getattr(e, "accepts", None) or getattr(e, "expected", ()) or ())
-    postlex = lark.options.postlex
-    earlier = [k for k in postlex.keyword_names if tok.line is not None and k.line < tok.line]
+    postlex = _indenter(lark)
+    earlier = [k for k in postlex.keyword_names if tok.line is not None and _lexed(k)[0] < tok.line]
     if earlier:  # the first problem in the file: a keyword used as a name on an earlier line
         return _keyword_error(earlier[0].value, _token_span(earlier[0], file, source))
     unclosed = _unclosed_bracket(tok, expected, postlex.open_brackets)
     if unclosed is not None:
-        line, col = unclosed.line, unclosed.column
+        line, col = _lexed(unclosed)[:2]
         return DDSyntaxError(f"unclosed '{unclosed.value}'", Span(file, line, col, line, col + 1, source),
                              hint=f"add the matching '{')' if unclosed.value == '(' else ']'}'")
     span = _token_span(tok, file, source)
@@ -275,7 +293,7 @@ def _unclosed_bracket(tok: Token, expected: set[str], open_brackets: list[Token]
         return None
     innermost = open_brackets[-1]
     closer = "RPAR" if innermost.type == "LPAR" else "RSQB"
-    later = tok.type == "$END" or (tok.line is not None and tok.line > innermost.line)
+    later = tok.type == "$END" or (tok.line is not None and tok.line > _lexed(innermost)[0])
     return innermost if later and (closer in expected or tok.type == "$END") else None
 
 
@@ -310,7 +328,7 @@ class _ToAST(Transformer_NonRecursive):  # a sum of thousands of terms is a tree
         return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column, self.source)
 
     def token_span(self, tok: Token) -> Span:
-        return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column, self.source)
+        return Span(self.file, *_lexed(tok), self.source)
 
     def int_of(self, tok: Token) -> int:
         """An integer literal's value, which must fit int64 (the widest integer dtype, and

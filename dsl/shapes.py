@@ -7,19 +7,14 @@ span; the checker attaches the span of the expression it is checking.
 """
 from __future__ import annotations
 
+import math
+
 from ddc.errors import DDTypeError
 from ddc.ir import dims as D
 
 from .types import shape_str
 
 Shape = tuple[D.Dim, ...]
-
-
-def product(dims) -> D.Dim:
-    total: D.Dim = 1
-    for d in dims:
-        total = total * d
-    return total
 
 
 MAX_SIZE = 2**63 - 1  # numpy indexes with int64: no dim, and no array, has more elements
@@ -29,7 +24,7 @@ def check_size(shape: Shape) -> None:
     """A shape numpy can index: each dim's constants, and the product of its constant
     dims, at most MAX_SIZE (`eye(4000000000)` would otherwise try to allocate)."""
     constants = [c for d in shape for c in ((d,) if isinstance(d, int) else (c for _, c in d.terms))]
-    known = product(d for d in shape if isinstance(d, int))
+    known = math.prod(d for d in shape if isinstance(d, int))
     if any(abs(c) > MAX_SIZE for c in constants) or known > MAX_SIZE:
         raise DDTypeError(f"the shape {shape_str(shape)} has more than {MAX_SIZE} (2**63 - 1) elements, "
                           "more than numpy can index")
@@ -101,16 +96,16 @@ def reshape_shape(old: Shape, new: tuple) -> Shape:
     """The target of `reshape`, with at most one -1 inferred from the sizes."""
     if sum(1 for d in new if d == -1) > 1:
         raise DDTypeError("reshape: at most one dim may be -1")
-    size = product(old)
+    size = D.product(old)
     if -1 in new:
-        known = product(d for d in new if d != -1)
+        known = D.product(d for d in new if d != -1)
         inferred = D.divide(size, known)
         if inferred is None:
             raise DDTypeError(f"reshape: cannot infer -1: size {size} is not a multiple of {known}")
         new = tuple(inferred if d == -1 else d for d in new)
-    if product(new) != size:
+    if D.product(new) != size:
         raise DDTypeError(
-            f"cannot reshape {shape_str(old)} to {shape_str(new)}: sizes {size} and {product(new)} differ"
+            f"cannot reshape {shape_str(old)} to {shape_str(new)}: sizes {size} and {D.product(new)} differ"
         )
     return tuple(new)
 

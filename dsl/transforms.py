@@ -19,6 +19,7 @@ from ddc.ir.types import TensorType
 from ddc.passes.argnums import check_argnums, check_scalar_output, normalize_argnums
 from ddc.passes.axes import check_axes, in_batch_axes, out_batch_axes
 
+from .program import FunctionDef
 from .types import Tensor, flatten, is_float, unflatten
 
 LowerGraph = Callable[["Ref", list[TensorType], object], Graph]
@@ -26,7 +27,7 @@ LowerGraph = Callable[["Ref", list[TensorType], object], Graph]
 
 @dataclass(frozen=True, eq=False)
 class FunctionRef:
-    fn: object  # a program.FunctionDef
+    fn: FunctionDef
 
     @property
     def arity(self) -> int:
@@ -106,13 +107,14 @@ class VMap:
         if len(args) != self.arity:
             raise TransformError(f"{self} takes {self.arity} arguments, got {len(args)}", span)
         in_axes = self._in_axes([a.shape for a in args], spans)
-        mapped = [i for i, ax in enumerate(in_axes) if ax is not None]
-        size = args[mapped[0]].shape[in_axes[mapped[0]]]
-        for i in mapped:
-            if args[i].shape[in_axes[i]] != size:
+        mapped = [(i, ax) for i, ax in enumerate(in_axes) if ax is not None]
+        first, first_axis = mapped[0]
+        size = args[first].shape[first_axis]
+        for i, ax in mapped:
+            if args[i].shape[ax] != size:
                 raise TransformError(
-                    f"vmap: argument {i} has size {args[i].shape[in_axes[i]]} on its mapped axis, "
-                    f"but argument {mapped[0]} has size {size}", spans[i],
+                    f"vmap: argument {i} has size {args[i].shape[ax]} on its mapped axis, "
+                    f"but argument {first} has size {size}", spans[i],
                 )
         inner_args = [a if ax is None else replace(a, shape=a.shape[:ax] + a.shape[ax + 1:])
                       for a, ax in zip(args, in_axes)]
@@ -134,9 +136,9 @@ class VMap:
         out_axes = self._out_axes([v.shape for v in graph.outputs])
         batched = vmap(graph, tuple(in_axes), tuple(out_axes))
         # the pass names a fresh batch dim; the caller's arguments say what it is here
-        first = next(i for i, ax in enumerate(in_axes) if ax is not None)
-        fresh = batched.inputs[first].shape[in_axes[first]]
-        size = arg_types[first].shape[in_axes[first]]
+        first, first_axis = next((i, ax) for i, ax in enumerate(in_axes) if ax is not None)
+        fresh = batched.inputs[first].shape[first_axis]
+        size = arg_types[first].shape[first_axis]
         if fresh == size or not isinstance(fresh, D.Sym):
             return batched
         return substitute_dims(batched, {name: size for name in fresh.names()})

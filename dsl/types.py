@@ -41,7 +41,7 @@ class TypeSpec:
     (in return types) polynomials of them (`n-1`, `2*n`) as `Sym`s."""
 
     dtype: DTypeLike
-    shape: tuple[int | str, ...]
+    shape: tuple[int | str | D.Sym, ...]
 
     def __str__(self) -> str:
         return f"{self.dtype}{shape_str(self.shape)}" if self.shape else str(self.dtype)
@@ -65,7 +65,7 @@ class Tensor:
 
     dtype: DTypeLike
     shape: tuple[D.Dim, ...]
-    static: object = None
+    static: int | float | D.Sym | None = None  # (a bool is an int)
     weak: bool = False
 
     @property
@@ -96,7 +96,7 @@ BOOL, INT, REAL = 0, 1, 2  # dtype kinds, ordered
 
 
 def kind(dtype: DTypeLike) -> int:
-    if dtype == FLOAT or dtype.is_float:
+    if isinstance(dtype, str) or dtype.is_float:  # the one str is FLOAT
         return REAL
     return INT if dtype.is_int else BOOL
 
@@ -106,7 +106,7 @@ def is_float(dtype: DTypeLike) -> bool:
 
 
 def _rank(dtype: DTypeLike) -> float:
-    return 3.5 if dtype == FLOAT else dtype.rank
+    return 3.5 if isinstance(dtype, str) else dtype.rank
 
 
 def promote(a: DTypeLike, b: DTypeLike) -> DTypeLike:
@@ -150,14 +150,14 @@ def join(ts: list[Tensor], float_dtype: DTypeLike) -> DTypeLike:
 
 def fits(value, dtype: DTypeLike) -> bool:
     """Whether a constant can become a `dtype` value (integers must be in its range)."""
-    if isinstance(value, int) and not isinstance(value, bool) and kind(dtype) == INT:
+    if isinstance(value, int) and not isinstance(value, bool) and isinstance(dtype, DType) and dtype.is_int:
         bounds = np.iinfo(dtype.np)
         return bounds.min <= value <= bounds.max
     return True
 
 
 def resolve(dtype: DTypeLike, float_dtype: DType) -> DType:
-    return float_dtype if dtype == FLOAT else dtype
+    return float_dtype if isinstance(dtype, str) else dtype
 
 
 def bind_float(specs: list[TypeSpec], args: list[Tensor], default: DTypeLike):

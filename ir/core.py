@@ -119,6 +119,12 @@ class Node:
         (and carried by `with_inputs`): the cleanups ask for it every round."""
         return _freeze(self.params)
 
+    @property
+    def index_input(self) -> Value:
+        """The operand holding the index, for a node whose primitive indexes."""
+        assert self.prim.index_operand is not None, f"{self.prim.name} does not index"
+        return self.inputs[self.prim.index_operand]
+
     def with_inputs(self, inputs: list[Value]) -> Node:
         """This node reading `inputs` instead: itself when they are the same values."""
         if all(a is b for a, b in zip(inputs, self.inputs)):

@@ -10,7 +10,7 @@ so `==` between dims is exact polynomial equality.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 Monomial = tuple[str, ...]  # sorted names, with repetition: ("d", "n") is d*n
 
@@ -109,6 +109,14 @@ def as_dim(x) -> Dim:
     if isinstance(x, bool) or not isinstance(x, int):
         raise TypeError(f"not a dim: {x!r}")
     return x
+
+
+def product(dims: Iterable[Dim]) -> Dim:
+    """The product of some dims (1 for none): an array's size from its shape."""
+    total: Dim = 1
+    for d in dims:
+        total = total * d
+    return total
 
 
 def is_static(d: Dim) -> bool:

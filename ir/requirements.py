@@ -187,7 +187,7 @@ def call_checks(graphs: Sequence[Graph]) -> Checks:
                     require(expr, node)
             if node.prim.index_operand is None:
                 continue
-            bound, idx = index_bound(node), node.inputs[node.prim.index_operand]
+            bound, idx = index_bound(node), node.index_input
             root, made_by = index_root(idx, producers)
             if made_by is None:
                 add(("index", positions[root.id], bound),

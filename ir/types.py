@@ -29,10 +29,7 @@ class TensorType:
         return set().union(*(D.names(d) for d in self.shape)) if self.shape else set()
 
     def size(self) -> D.Dim:
-        total: D.Dim = 1
-        for d in self.shape:
-            total = total * d
-        return total
+        return D.product(self.shape)
 
     def __str__(self) -> str:
         return f"{self.dtype}[{','.join(str(d) for d in self.shape)}]"

@@ -163,6 +163,7 @@ def rule(group: str, pattern: P, table: RuleTable):
                     return out
             return None
 
+        assert pattern.prim is not None, "a rule's pattern names the primitive it rewrites"
         table.setdefault(pattern.prim, []).append((group, apply))
         return rewrite
 

@@ -173,7 +173,7 @@ class FunctionStart:
         its rows start at `first_row` of the whole index inside a row block), added to
         the table."""
         self.checks.append(IndexCheck(None, index_bound(node), node.span, node.prim.name,
-                                      node.inputs[node.prim.index_operand].name, None))
+                                      node.index_input.name, None))
         line = index_line(len(self.checks) - 1, idx, self.dims.expr(index_bound(node)))
         return line if first_row is None else f"{line[:-1]}, {first_row})"
 

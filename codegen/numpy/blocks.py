@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ddc.ir import dims as D
 from ddc.ir.core import Graph, Node, Value
 
 MIN_REGION = 3  # nodes, one at least on a matrix; smaller runs gain less than the loop costs
@@ -32,7 +33,7 @@ SMALL = 1 << 16  # elements: a region whose arrays are all known to be smaller i
 
 @dataclass
 class Region:
-    rows: object  # the leading dim R shared by every value the region makes
+    rows: D.Dim  # the leading dim R shared by every value the region makes
     start: int  # the index of the run's first node: where the region's code goes
     nodes: list[int]  # indices into the graph's nodes, consecutive but for the broadcasts
     # only used after it (made once, after the blocks), which may come first
@@ -42,7 +43,7 @@ class Region:
     recomputed: list[Node]  # broadcasts of outside values also used after: made again there
 
 
-def sliced(v: Value, rows) -> bool:
+def sliced(v: Value, rows: D.Dim) -> bool:
     """A region input taken a block at a time (else used whole)."""
     return v.ndim > 0 and v.shape[0] == rows
 
@@ -120,7 +121,7 @@ class _Uses:
             self.last[v.id] = end
 
 
-def _region(graph: Graph, uses: _Uses, rows, indices: list[int]) -> Region:
+def _region(graph: Graph, uses: _Uses, rows: D.Dim, indices: list[int]) -> Region:
     start, stop = indices[0], indices[-1]
     made = {graph.nodes[i].out.id for i in indices}
     used_after = [graph.nodes[i] for i in indices if uses.last.get(graph.nodes[i].out.id, -1) > stop]

@@ -46,7 +46,7 @@ def dying_after(graph: Graph) -> dict[int, list[Value]]:
 class BufferPlan:
     dying: dict[int, list[Value]]  # node index -> values to `del` after it
     overwrite: dict[int, Value]  # node index -> the input it writes its result into
-    buffer: dict[int, object]  # value id -> the buffer its memory is in (None: not ours)
+    buffer: dict[int, int | None]  # value id -> the buffer its memory is in (None: not ours)
 
 
 def plan_buffers(graph: Graph, in_place: Callable[[Node], Sequence[Value]],
@@ -56,7 +56,7 @@ def plan_buffers(graph: Graph, in_place: Callable[[Node], Sequence[Value]],
     dying = dying_after(graph)
     own = {v.id for v in owned}
     last_use = {v.id: i for i, n in enumerate(graph.nodes) for v in n.inputs if v.id in own}
-    buffer: dict[int, object] = {v.id: v.id if v.id in own else None for v in graph.inputs}
+    buffer: dict[int, int | None] = {v.id: v.id if v.id in own else None for v in graph.inputs}
     holders: dict[object, set[int]] = {v.id: {v.id} for v in graph.inputs if v.id in own}
     writable: set[int] = set(own)  # values that are full, writable arrays of their own type
     overwrite: dict[int, Value] = {}
@@ -75,7 +75,7 @@ def plan_buffers(graph: Graph, in_place: Callable[[Node], Sequence[Value]],
         elif node.prim.view or node.prim.broadcast:
             source = node.inputs[0] if node.inputs else None
             buffer[out.id] = None if source is None else buffer[source.id]
-            if node.prim.view and source.id in writable:
+            if node.prim.view and source is not None and source.id in writable:
                 writable.add(out.id)
         else:
             buffer[out.id] = out.id

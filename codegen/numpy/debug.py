@@ -75,7 +75,7 @@ def checked_code(graph: Graph) -> tuple[str, list]:
     computed = {id(n) for n in start.computed}
     for k, node in enumerate(graph.nodes):
         if id(node) in computed:
-            body.append(start.check_index(node, names[node.inputs[node.prim.index_operand].id]))
+            body.append(start.check_index(node, names[node.index_input.id]))
         out = names[node.out.id] = mint(node.out.name)
         site = Site(tuple(v.type for v in node.inputs), node.out.type, dims)
         expr = numpy_rules[node.prim.name].expr(site, *(names[v.id] for v in node.inputs), **node.params)

@@ -28,11 +28,11 @@ in error messages emitted with `repr`. Helpers that take more than one numpy cal
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from ddc.errors import IRError
-from ddc.ir.core import Graph, Node
+from ddc.ir import dims as D
+from ddc.ir.core import Graph, Node, Value
 from ddc.ir.verify import verify
 from ddc.passes.optimize import optimize
 
@@ -94,6 +94,8 @@ def _statement(node: Node, names: dict[int, str], dims: DimBinder, held: Held,
         out = "" if target is None else f", out={target}"
         expr = f"with_scalar({rule.ufunc}, {', '.join(args)}{out})"
     elif target is not None:
+        # a target is one of the rule's `writable` inputs, and a rule with any has `into`
+        assert rule.into is not None, f"{node.prim.name} cannot write in place"
         expr = rule.into(node, args, target, threads)
     elif rule.threaded:
         expr = ufunc_call(rule, node, args, threads=threads)
@@ -135,7 +137,8 @@ def _region_lines(graph: Graph, region: Region, names: dict[int, str], mint: Min
     nodes = [graph.nodes[i] for i in region.nodes]
     sub = Graph(list(region.inputs), nodes, list(region.outputs), graph.name)
     plan = plan_buffers(sub, _writable_inputs, region.donated)
-    donated = {v.id: v for v in region.donated}
+    # by buffer (a donated input's is its own id; an output's may be None, not ours)
+    donated: dict[int | None, Value] = {v.id: v for v in region.donated}
     in_place: set[int] = set()
     for v in region.outputs:
         # an output the blocks computed in place in a donated input's rows lives there
@@ -156,13 +159,13 @@ def _region_lines(graph: Graph, region: Region, names: dict[int, str], mint: Min
     for k, node in enumerate(nodes):
         local[node.out.id] = mint(node.out.name)
         target = plan.overwrite.get(k)
-        inner += checked(node, _statement(node, local, dims, held, target and local[target.id], rows), local,
+        inner += checked(node, _statement(node, local, dims, held, None if target is None else local[target.id], rows), local,
                          region, lo)
         if k in plan.dying:
             inner.append("del " + ", ".join(local[v.id] for v in plan.dying[k]))
     inner += [f"{names[v.id]}[{lo}:{hi}] = {local[v.id]}" for v in region.outputs if v.id not in in_place]
     read, dims.read = dims.read, None
-    row_sizes = sorted({dims.expr(math.prod(n.out.shape[1:], start=1)) for n in nodes})
+    row_sizes = sorted({dims.expr(D.product(n.out.shape[1:])) for n in nodes})
     row_size = row_sizes[0] if len(row_sizes) == 1 else f"max({', '.join(row_sizes)})"
     # The block is a function of its own that takes what it reads as arguments: nested in
     # the generated function, CPython's compiler would copy that function's names for each
@@ -202,7 +205,7 @@ def function_code(graph: Graph, name: str | None = None) -> tuple[str, list]:
         row block, of the block's rows, which start at `lo`)."""
         if id(node) not in computed:
             return [statement]
-        idx = node.inputs[node.prim.index_operand]
+        idx = node.index_input
         first_row = lo if region is not None and sliced(idx, region.rows) else None
         return [start.check_index(node, local[idx.id], first_row), statement]
 
@@ -235,7 +238,7 @@ def function_code(graph: Graph, name: str | None = None) -> tuple[str, list]:
         elif i not in inside:
             names[node.out.id] = mint(node.out.name)
             target = plan.overwrite.get(i)
-            body += checked(node, _statement(node, names, dims, held, target and names[target.id]), names)
+            body += checked(node, _statement(node, names, dims, held, None if target is None else names[target.id]), names)
             if node.prim.view:
                 bases[node.out.id] = bases[node.inputs[0].id]
             else:

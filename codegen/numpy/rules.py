@@ -9,7 +9,6 @@ filled array (`with_scalar`).
 """
 from __future__ import annotations
 
-import math
 import string
 from dataclasses import dataclass
 from collections.abc import Callable
@@ -175,7 +174,7 @@ def _reshaped_product(site, x, y, lc, rc, lfree, rfree) -> str:
         return f"np.multiply.outer({x}, {y})"
 
     def size(t, axes) -> str:
-        return site.dim(math.prod((t.shape[i] for i in axes), start=1))
+        return site.dim(D.product(t.shape[i] for i in axes))
 
     def merged(name, t, first, second):
         """`name` as a matrix (first dims, second dims), or a vector if one side is empty;
@@ -293,7 +292,9 @@ class Lowering:
     with_scalar: bool = False
 
     def ufunc_for(self, node: Node) -> str:
-        return self.float_ufunc if self.float_ufunc and node.out.dtype.is_float else self.ufunc
+        ufunc = self.float_ufunc if self.float_ufunc and node.out.dtype.is_float else self.ufunc
+        assert ufunc is not None, "a rule without a ufunc is not called as one"
+        return ufunc
 
 
 def ufunc_call(lowering: Lowering, node: Node, args: list[str], out: str = "", threads: bool = True) -> str:

@@ -7,11 +7,15 @@ name the code generator mints, so generated names never shadow these.
 """
 import math
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ddc.codegen.common.runtime import (  # noqa: F401  (exports embed that file here)
     ArgumentError, IndexFault, PYTHON_KINDS, dim_error, dim_fault, multiply_out, size_error)
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor  # imported when the pool is made
 
 bool_ = np.dtype("bool")
 i32 = np.dtype("int32")
@@ -274,7 +278,7 @@ def scatter_add_into(out, updates, idx, axis, batch_dims):
 # scalar goes in as a cached array of its value, a chunk at a time.
 SCALAR_CHUNK = 1 << 16
 SCALAR_MIN_SIZE = 1 << 12  # below this, the plain call is as fast
-_filled = {}
+_filled: dict[tuple, np.ndarray] = {}  # (dtype char, scalar, its sign) -> its chunk
 
 
 def filled_chunk(dtype, scalar):
@@ -355,7 +359,7 @@ THREADS = thread_count(os.environ.get("OMP_NUM_THREADS"), os.cpu_count())
 # Below this many elements, work stays on the calling thread: handing it over costs more
 # than it saves, and on a busy machine a helper may wait long for a core.
 PARALLEL_MIN_SIZE = 1 << 20
-_pool = []
+_pool: list["ThreadPoolExecutor"] = []  # the one pool, made on first use
 
 
 def share(task, items):

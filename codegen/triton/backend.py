@@ -53,7 +53,7 @@ import builtins
 import functools
 import hashlib
 import linecache
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -97,7 +97,7 @@ def module_body(graph: Graph, name: str | None = None) -> tuple[str, str, list[t
     kernels, sources = [], []
     # An index computed in the graph is stored too, and checked after the launches: the
     # kernels mask what an index out of range would read or add, and the call raises.
-    computed = [n.inputs[n.prim.index_operand] for n in start.computed]
+    computed = [n.index_input for n in start.computed]
     fusion = partition(Graph(runs.inputs, runs.nodes, runs.outputs + computed, runs.name))
     for group in fusion.groups:
         for v in group.outputs:
@@ -110,7 +110,7 @@ def module_body(graph: Graph, name: str | None = None) -> tuple[str, str, list[t
         body += kernel.launch()
         sources.append(kernel.source())
         kernels.append((kernel.name, group))
-    body += [start.check_index(node, tensors[node.inputs[node.prim.index_operand].id])
+    body += [start.check_index(node, tensors[node.index_input.id])
              for node in start.computed]
     body.append(_return(runs, tensors))
     host = [f"def {fname}({', '.join(params)}):"] + [f"    {line}" for line in body]
@@ -157,7 +157,7 @@ class TritonFunction(CompiledGraph):
     code runs in (the kernels by name, the runtime), for tools that time kernels."""
 
     def __init__(self, graph: Graph, source: str, fn: Callable, kernels: list[tuple[str, Group]],
-                 checks: list = ()):
+                 checks: Sequence = ()):
         super().__init__(graph, source, fn, checks)
         self.kernels = kernels
         self.num_kernels = len(kernels)

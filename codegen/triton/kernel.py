@@ -14,7 +14,7 @@ from ..common.arguments import DimBinder
 from ..common.naming import Minter
 from .index_maps import FloorDiv, Gathered, Ix, Mod, Var, flat, gather_maps, identity, map_variables, strides
 from .partition import Group
-from .rules import size, tl_type, triton_rules
+from .rules import tl_type, triton_rules
 
 
 # -- scopes --------------------------------------------------------------------------------
@@ -36,8 +36,8 @@ class Scope:
         # the tile's axes (as sets of variables spanning each), the mask of the whole
         # tile, and a zero index tensor of its shape: what stores and accumulators need
         self.tile: list[set[str]] = tile if tile is not None else (parent.tile if parent else [])
-        self.tile_mask = tile_mask or (parent.tile_mask if parent else None)
-        self.zero = zero or (parent.zero if parent else None)
+        self.tile_mask: str | None = tile_mask or (parent.tile_mask if parent else None)
+        self.zero: str | None = zero or (parent.zero if parent else None)
         self.cache: dict = {}
         self.lines: list[str] = []
 
@@ -67,6 +67,7 @@ class Scope:
 
     def close(self, header: str | None = None) -> None:
         """Append this block to the parent: under `header` (a loop), else inline."""
+        assert self.parent is not None, "the kernel body is not closed, only its blocks"
         if header is None:
             self.parent.lines += self.lines
         else:
@@ -241,7 +242,7 @@ class Kernel:
 def _flat_space(k: Kernel, shape) -> Scope:
     """The body of a kernel over a flattened 1-D tile of `shape`: variables s0, s1, ..."""
     top = k.top
-    n = k.dim(size(shape))
+    n = k.dim(D.product(shape))
     top.emit("s = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)")
     top.emit(f"s_mask = s < {n}")
     names = [f"s{j}" for j in range(len(shape))]
@@ -250,7 +251,7 @@ def _flat_space(k: Kernel, shape) -> Scope:
     top.tile, top.tile_mask, top.zero = [set(top.variables)], "s_mask", "tl.zeros([BLOCK], tl.int32)"
     top.aliases[flat(identity(shape, names), shape)] = "s"
     blk = k.mint("block")
-    count = k.host_dim(size(shape))
+    count = k.host_dim(D.product(shape))
     k.setup = [f"{blk} = block({count}, 1024)"]
     k.grid, k.blocks = f"(blocks({count}, {blk}),)", {"BLOCK": blk}
     return top
@@ -298,7 +299,7 @@ def _row_loop(k: Kernel, inner) -> Scope:
     loop = Scope(k, k.top, tile=k.top.tile + [set()], tile_mask="mask",
                  zero="tl.zeros([BLOCK_O, BLOCK_I], tl.int32)")
     loop.emit("i = start + tl.arange(0, BLOCK_I)[None, :]")
-    loop.emit(f"i_mask = i < {k.dim(size(inner))}")
+    loop.emit(f"i_mask = i < {k.dim(D.product(inner))}")
     loop.emit("mask = o_mask & i_mask")
     names = [f"i{j}" for j in range(len(inner))]
     k.unflatten(loop, "i", inner, names, names)
@@ -306,7 +307,7 @@ def _row_loop(k: Kernel, inner) -> Scope:
     loop.tile[-1] = {name for name in names if name in loop.variables}
     kept = space.kept
     if kept == list(range(len(kept))):  # rows are leading: offset = row * row length + i
-        loop.aliases[flat(space.operand_map(), space.shape)] = f"o * {k.dim(size(inner))} + i"
+        loop.aliases[flat(space.operand_map(), space.shape)] = f"o * {k.dim(D.product(inner))} + i"
     return loop
 
 
@@ -315,7 +316,7 @@ def write_reduction(k: Kernel) -> None:
     space = g.space
     rows, inner = space.rows(), [space.shape[a] for a in space.axes]
     top.emit("o = tl.program_id(0) * BLOCK_O + tl.arange(0, BLOCK_O)[:, None]")
-    top.emit(f"o_mask = o < {k.dim(size(rows))}")
+    top.emit(f"o_mask = o < {k.dim(D.product(rows))}")
     names = [f"o{j}" for j in range(len(rows))]
     k.unflatten(top, "o", rows, names, names)
     top.masks.update({name: "o_mask" for name in top.variables})
@@ -337,7 +338,7 @@ def write_reduction(k: Kernel) -> None:
         else:
             in_rows.append(v)
 
-    n_inner = k.dim(size(inner))
+    n_inner = k.dim(D.product(inner))
     for j, anchor in enumerate(g.anchors):
         init, acc_type, fold, finish = _accumulator(anchor)
         acc = top.bind(f"tl.full([BLOCK_O, BLOCK_I], {init}, {acc_type})", "acc")
@@ -366,7 +367,7 @@ def write_reduction(k: Kernel) -> None:
         loop.close(f"for start in range(0, {n_inner}, BLOCK_I):")
 
     bo, bi = k.mint("bo"), k.mint("bi")
-    n_rows, n_inner = k.host_dim(size(rows)), k.host_dim(size(inner))
+    n_rows, n_inner = k.host_dim(D.product(rows)), k.host_dim(D.product(inner))
     if space.kept and space.kept[-1] == len(space.shape) - 1:
         # the operand's last (contiguous) axis is kept, as in a column sum: wide tiles of
         # rows, so neighbouring threads read neighbouring addresses
@@ -379,14 +380,14 @@ def write_reduction(k: Kernel) -> None:
 def write_matmul(k: Kernel) -> None:
     g, top = k.group, k.top
     space = g.space
-    dot = space.dot
+    dot = space.product
     (lc, rc), (lb, rb) = dot.params["contract"], dot.params["batch"]
     lhs, rhs = dot.inputs
     batch = [lhs.shape[a] for a in lb]
     lfree = [lhs.shape[a] for a in range(lhs.ndim) if a not in lc and a not in lb]
     rfree = [rhs.shape[a] for a in range(rhs.ndim) if a not in rc and a not in rb]
     contract = [lhs.shape[a] for a in lc]
-    M, N, K = size(lfree), size(rfree), size(contract)
+    M, N, K = D.product(lfree), D.product(rfree), D.product(contract)
     names = space.product_names()
     nb, nm = len(batch), len(lfree)
     # one program per tile of each batch entry, all along grid axis 0 (the others are short)
@@ -444,11 +445,12 @@ def write_matmul(k: Kernel) -> None:
         k.store(v, g.placements[v.id], top)
 
     bm, bn, bk = k.mint("bm"), k.mint("bn"), k.mint("bk")
-    hM, hN, hB = k.host_dim(M), k.host_dim(N), k.host_dim(size(batch))
+    batch_size = D.product(batch)
+    hM, hN, hB = k.host_dim(M), k.host_dim(N), k.host_dim(batch_size)
     k.setup = [f"{bm}, {bn}, {bk} = block({hM}, 64, 16), block({hN}, 64, 16), block({k.host_dim(K)}, 32, 16)"]
     k.grid = f"(blocks({hM}, {bm}) * blocks({hN}, {bn}) * {hB},)"
     k.blocks = {"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}
-    if not (isinstance(size(batch), int) and size(batch) > 0):
+    if not (isinstance(batch_size, int) and batch_size > 0):
         k.guard = f"{hB} > 0"  # no program may run for an empty batch
 
 

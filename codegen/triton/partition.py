@@ -85,17 +85,25 @@ class Space:
                  for a in range(len(self.shape))]
         return identity(self.shape, names)
 
+    @property
+    def product(self) -> Node:
+        """A matmul space's `dot_general`."""
+        assert self.dot is not None, f"a {self.kind} space has no product"
+        return self.dot
+
     def product_names(self) -> list[str]:
-        (lc, rc), (lb, rb) = self.dot.params["contract"], self.dot.params["batch"]
-        n_lfree = self.dot.inputs[0].ndim - len(lc) - len(lb)
-        n_rfree = self.dot.inputs[1].ndim - len(rc) - len(rb)
+        dot = self.product
+        (lc, rc), (lb, rb) = dot.params["contract"], dot.params["batch"]
+        n_lfree = dot.inputs[0].ndim - len(lc) - len(lb)
+        n_rfree = dot.inputs[1].ndim - len(rc) - len(rb)
         return ([f"b{j}" for j in range(len(lb))] + [f"m{j}" for j in range(n_lfree)]
                 + [f"n{j}" for j in range(n_rfree)])
 
     def operand_maps(self) -> tuple[Map, Map]:
         """Where a product reads its two operands, over b*, m*, n* and k*."""
-        (lc, rc), (lb, rb) = self.dot.params["contract"], self.dot.params["batch"]
-        lhs, rhs = self.dot.inputs
+        dot = self.product
+        (lc, rc), (lb, rb) = dot.params["contract"], dot.params["batch"]
+        lhs, rhs = dot.inputs
         maps = []
         for x, c, b, free in ((lhs, lc, lb, "m"), (rhs, rc, rb, "n")):
             names, j = [], 0

@@ -31,13 +31,6 @@ def torch_type(dtype: DType) -> str:
     return f"torch.{dtype.numpy}"
 
 
-def size(shape) -> D.Dim:
-    total: D.Dim = 1
-    for d in shape:
-        total = total * d
-    return total
-
-
 def zero_of(dtype: DType) -> str:
     return "False" if dtype.is_bool else "0"
 

@@ -3,6 +3,8 @@ polynomial equality and a constant is an `int`; `evaluate`, `divide`, `render`, 
 `substitute` agree with that reading, checked on named cases and on random polynomials."""
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -69,6 +71,19 @@ def test_evaluate_named_cases():
     assert D.evaluate(n * d - 2 * m + 1, env) == 6 - 10 + 1
     with pytest.raises(KeyError):
         D.evaluate(n + m, {"n": 1})
+
+
+def test_product_of_dims_named_cases():
+    assert D.product([]) == 1
+    assert D.product([2, 3, 4]) == 24
+    assert D.product([n, 0, m]) == 0
+    assert D.product(iter([n, 2, n])) == 2 * n * n
+
+
+@given(st.lists(dims(2), max_size=4), envs)
+def test_product_of_dims_evaluates_to_the_product_of_their_values(ds, env):
+    values = [D.evaluate(d, env) for d in ds]
+    assert D.evaluate(D.product(ds), env) == math.prod(values)
 
 
 @given(dims(), dims(), envs)
