@@ -94,6 +94,12 @@ FOUND = {
     # codegen/numpy_debug.py: a literal finite in Python but inf in f32 counted as finite,
     # so the inf computed from it was reported as news
     "constant_infinite_in_f32": ("1e300 + c", ("n",), {"n": 1, "d": 0}),
+    # codegen/numpy/blocks.py: a row region wrote into the rows of c * c, which a broadcast
+    # made again after the region still read (d/dc 3.0787, not 3c² + 2c(1 - tanh²(c²)) = 3.1003)
+    "donated_input_read_by_a_broadcast_after_the_region": (
+        "sum(concatenate((max(reshape(c, (n, 1, 1)) * reshape(c, (1, n, 1)) * reshape(c, (1, 1, n)), "
+        "axis=2, keepdims=true), tanh(reshape(c, (n, 1, 1)) * reshape(c, (1, n, 1)))), axis=0), axis=0)",
+        ("n", 1), {"n": 1, "d": 0}),
 }
 
 
