@@ -100,6 +100,9 @@ FOUND = {
         "sum(concatenate((max(reshape(c, (n, 1, 1)) * reshape(c, (1, n, 1)) * reshape(c, (1, 1, n)), "
         "axis=2, keepdims=true), tanh(reshape(c, (n, 1, 1)) * reshape(c, (1, n, 1)))), axis=0), axis=0)",
         ("n", 1), {"n": 1, "d": 0}),
+    # codegen/triton/rules.py: min and max `|`-ed a loaded scalar's comparison, a 0-d bool,
+    # with a block's, which the interpreter cannot (a TypeError from bitwise_or)
+    "extremum_of_a_loaded_scalar": ("minimum(s, a.T)[:, 0]", ("d",), {"n": 2, "d": 2}),
 }
 
 
