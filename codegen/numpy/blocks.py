@@ -15,7 +15,7 @@ holds smaller than its type (`numpy._users_broadcast` leaves those full).
 
 Region outputs (values used after the region) are full arrays the blocks write into. An
 input used only in the region that owns its buffer (a fresh result, not a view, with no
-views taken of it) is *donated*: blocks may overwrite its rows in place, and an output
+views taken of it, and read by no broadcast made again after the region) is *donated*: blocks may overwrite its rows in place, and an output
 computed there needs no array of its own. Blocks are row-disjoint, so this is safe across
 threads. Broadcasts of outside values that are also used later are made again after the
 region rather than stored.
@@ -136,9 +136,11 @@ def _region(graph: Graph, uses: _Uses, rows: D.Dim, indices: list[int]) -> Regio
             if v.id not in made and v.id not in seen:
                 seen.add(v.id)
                 inputs.append(v)
-    # used before the region means views of it may be alive; after, that it is still needed
+    # used before the region means views of it may be alive; after, that it is still needed,
+    # as it is by a broadcast made again after the region (which reads it there)
+    read_after = {v.id for n in recomputed for v in n.inputs}
     donated = [v for v in inputs if sliced(v, rows) and uses.first[v.id] >= start
-               and uses.last[v.id] <= stop and v.id in uses.producer
+               and uses.last[v.id] <= stop and v.id not in read_after and v.id in uses.producer
                and not (uses.producer[v.id].prim.view or uses.producer[v.id].prim.broadcast)]
     return Region(rows, start, indices, inputs, outputs, donated, recomputed)
 

@@ -86,11 +86,12 @@ def _integer_pow(k: Kernel, node: Node, at, scope: Scope) -> str:
 def _extremum(name: str, direction: str):
     """Floats as np.maximum/np.minimum compute them: NaN in either operand gives NaN, and
     equal operands (+0.0 and -0.0) give the second (tl.maximum's choice between zeros
-    differs between the interpreter and the GPU)."""
+    differs between the interpreter and the GPU). Two selects, not one of an `|`: a loaded
+    scalar is a 0-d tensor, and the interpreter cannot `|` its bool with a block's."""
     def fn(node, x, y):
         if not node.out.dtype.is_float:
             return f"tl.{name}({x}, {y})"
-        return f"tl.where(({x} {direction} {y}) | ({x} != {x}), {x}, {y})"
+        return f"tl.where({x} != {x}, {x}, tl.where({x} {direction} {y}, {x}, {y}))"
 
     return fn
 

@@ -245,3 +245,27 @@ def test_row_sums_of_products_join_the_region_so_their_operand_is_donated(blocks
     np.testing.assert_allclose(g(x, y, L), want, rtol=1e-11)
     assert blocks == [4]
     assert_reference(g.graph_for(ir.f64), (x, y, L), g(x, y, L))
+
+
+def test_an_input_a_broadcast_made_after_the_region_reads_is_not_overwritten(blocks):
+    """A broadcast of a fresh input, in the run but only used after it, is made after the
+    blocks and reads the input there: the blocks must not have written into its rows
+    (the differential fuzzer's c*c read as 1 - tanh(c*c)**2)."""
+
+    def build(b, x, W):
+        z = b.dot_general(x, W, contract=((1,), (0,)), batch=((), ()))  # fresh, last used in the run
+        wide = b.broadcast_in_dim(z, shape=(x.shape[0], 64, 8), broadcast_dimensions=(0, 1))
+        rows = b.reduce_sum(b.tanh(b.exp(b.neg(z))), axes=(1,))
+        return rows, b.reduce_sum(wide, axes=(0,))  # ends the run, reads z through wide
+
+    g = make_graph(build, T("n", 8), T(8, 64))
+    (region,) = regions(g)
+    assert [n.prim.name for n in region.recomputed] == ["broadcast_in_dim"] and region.donated == []
+    rng = np.random.default_rng(8)
+    x, W = rng.standard_normal((ROWS, 8)), rng.standard_normal((8, 64))
+    z = x @ W
+    rows, columns = compile(g)(x, W)
+    np.testing.assert_allclose(rows, np.tanh(np.exp(-z)).sum(1), rtol=1e-13)
+    np.testing.assert_allclose(columns, np.broadcast_to(z.sum(0)[:, None], (64, 8)), rtol=1e-12)
+    assert blocks == [4]
+    assert_reference(g, (x, W), (rows, columns))

@@ -260,6 +260,21 @@ def test_nan_propagates_through_max():
     assert np.isnan(pairwise[0, 1])
 
 
+@pytest.mark.parametrize("s", [2.0, np.nan, -0.0])
+def test_min_and_max_of_a_loaded_scalar_and_a_block_are_numpys(s):
+    """A scalar argument is a 0-d tensor in the kernel, the other operand a block (the
+    interpreter cannot `|` their comparisons: the differential fuzzer's minimum(s, a.T))."""
+    def build(b, s, x):
+        wide = b.broadcast_in_dim(s, shape=x.shape, broadcast_dimensions=())
+        return b.min(wide, x), b.max(wide, x)
+
+    g = make_graph(build, T(), T(4))
+    x = np.array([3.0, 1.0, np.nan, 0.0])
+    low, high = run(g, np.array(s), x, backend="triton")
+    for got, want in ((low, np.minimum(s, x)), (high, np.maximum(s, x))):
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
 @pytest.mark.parametrize("backend", ["numpy", "triton"])
 def test_indices_outside_their_dim_raise_the_index_error(backend):
     # no wraparound of negatives, no zero read or dropped add: the team's index rule

@@ -11,7 +11,7 @@ backend `f(...)`, its `debug_nans` variant, and the Triton backend (TRITON_INTER
   dtypes where it is not; and the signs of zeros from the primitives of `UNORDERED_ZEROS`.
 - Errors agree: when the reference raises (a `DDIndexError`), every path raises the same
   class; a path raising anything else is a disagreement, printed with the program.
-- The `debug_nans` contract, from `codegen/numpy_debug.py`: when it returns, it returns
+- The `debug_nans` contract, from `codegen/numpy/debug.py`: when it returns, it returns
   the reference's values (as the numpy backend must: the same rules, so bitwise but for
   matrix products); it raises `NumericsError` only if some float value of the reference
   run (an argument's or a node's) is not finite; and with finite arguments and a
@@ -36,7 +36,7 @@ from .fuzzing import RAN
 # rounding: the numpy backend's matrix products (and the sums of products its
 # `sum_of_products` pass makes into them) are BLAS calls, another summation order with
 # fused multiply-adds; Triton sums in tiles, its matrix products are `tl.dot`, and its
-# tanh, log1p and pow are formulas of its own (`triton_runtime`: expm1-based tanh,
+# tanh, log1p and pow are formulas of its own (`codegen/triton/runtime.py`: expm1-based tanh,
 # exp(y * log|x|), x ** 3 as x * x * x). (On a GPU, tl.exp, tl.log, tl.sin and tl.cos are
 # libdevice's too; under the interpreter, which the tests use, they are numpy's.)
 # And the numpy backend's simplify makes x ** 2 into x * x, exact, where the reference's

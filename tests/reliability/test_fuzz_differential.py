@@ -75,25 +75,34 @@ def test_the_generator_reaches_every_primitive():
 # Programs the fuzzer found disagreeing, with the fixed code's module, each checked on
 # every path as the fuzzer checks it (sizes n, d; all-ones f32 arguments unless given).
 FOUND = {
-    # codegen/numpy.py: a row region whose run began with a broadcast only used after it
+    # codegen/numpy/emit.py: a row region whose run began with a broadcast only used after it
     # was emitted after that broadcast's inputs were deleted (UnboundLocalError)
     "region_after_its_first_broadcast": (
         "sum(concatenate((where(expand_dims(reshape(c, (n, 1)) * reshape(c, (1, n)), 2) >= s, "
         "reshape(c, (n, 1, 1)) * reshape(c, (1, n, 1)), reshape(c, (n, 1, 1)) * reshape(c, (1, n, 1))), "
         "expand_dims(where(reshape(c, (n, 1)) * reshape(c, (1, n)) >= s, reshape(c, (n, 1)) * "
         "reshape(c, (1, n)), 0.5), 2)), axis=0), axis=0)", ("n", 1), {"n": 1, "d": 4}),
-    # codegen/numpy_blocks.py: a region of broadcasts only used after it had no nodes left
+    # codegen/numpy/blocks.py: a region of broadcasts only used after it had no nodes left
     # and its code called max() of no row sizes
     "region_of_broadcasts_only": (
         "mean((reshape(b, (d, 1)) * reshape(b, (1, d)))[1:], axis=0)", ("d",), {"n": 0, "d": 1}),
-    # codegen/triton.py: the first operand of a concatenate was read along the whole
+    # codegen/triton/kernel.py: the first operand of a concatenate was read along the whole
     # concatenated axis, past its end (a segfault under the interpreter when it is empty)
     "concatenate_reads_past_its_first_operand": (
         "sum(concatenate((reshape(c, (n, 1)) * reshape(c, (1, n)), reshape(b, (d, 1)) * "
         "reshape(c, (1, n))), axis=0), axis=0)", ("n",), {"n": 0, "d": 3}),
-    # codegen/numpy_debug.py: a literal finite in Python but inf in f32 counted as finite,
+    # codegen/numpy/debug.py: a literal finite in Python but inf in f32 counted as finite,
     # so the inf computed from it was reported as news
     "constant_infinite_in_f32": ("1e300 + c", ("n",), {"n": 1, "d": 0}),
+    # codegen/numpy/blocks.py: a row region wrote into the rows of c * c, which a broadcast
+    # made again after the region still read (d/dc 3.0787, not 3c² + 2c(1 - tanh²(c²)) = 3.1003)
+    "donated_input_read_by_a_broadcast_after_the_region": (
+        "sum(concatenate((max(reshape(c, (n, 1, 1)) * reshape(c, (1, n, 1)) * reshape(c, (1, 1, n)), "
+        "axis=2, keepdims=true), tanh(reshape(c, (n, 1, 1)) * reshape(c, (1, n, 1)))), axis=0), axis=0)",
+        ("n", 1), {"n": 1, "d": 0}),
+    # codegen/triton/rules.py: min and max `|`-ed a loaded scalar's comparison, a 0-d bool,
+    # with a block's, which the interpreter cannot (a TypeError from bitwise_or)
+    "extremum_of_a_loaded_scalar": ("minimum(s, a.T)[:, 0]", ("d",), {"n": 2, "d": 2}),
 }
 
 
