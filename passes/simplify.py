@@ -249,7 +249,7 @@ def _sub_neg(b, m):
 
 _FOLD = {
     "neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p, "tanh": np.tanh,
-    "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos, "abs": np.abs, "sign": numpy_runtime.sign,
+    "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos, "erf": numpy_runtime.erf, "abs": np.abs, "sign": numpy_runtime.sign,
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "max": np.maximum,
     "min": np.minimum, "pow": numpy_runtime.power, "div": np.divide,
 }
