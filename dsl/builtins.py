@@ -71,7 +71,8 @@ def lower_unary(prim: str):
 
 
 for _name, _prim in [("exp", "exp"), ("log", "log"), ("log1p", "log1p"), ("sqrt", "sqrt"),
-                     ("tanh", "tanh"), ("sigmoid", "logistic"), ("sin", "sin"), ("cos", "cos")]:
+                     ("tanh", "tanh"), ("sigmoid", "logistic"), ("sin", "sin"), ("cos", "cos"),
+                     ("erf", "erf")]:
     _define(BUILTINS, _name, "x", check_float_unary, lower_unary(_prim), weak="x")
 
 

@@ -33,7 +33,7 @@ def _same_types(prim: str, ts: list[TensorType]) -> TensorType:
 
 # -- elementwise ---------------------------------------------------------------------------
 
-UNARY_FLOAT = ("exp", "log", "log1p", "tanh", "logistic", "sqrt", "sin", "cos")
+UNARY_FLOAT = ("exp", "log", "log1p", "tanh", "logistic", "sqrt", "sin", "cos", "erf")
 UNARY_ANY = ("neg", "abs", "sign")
 BINARY_ARITH = ("add", "sub", "mul", "div", "max", "min")
 BINARY_FLOAT = ("pow",)
@@ -56,7 +56,7 @@ def _elementwise(name: str, float_only: bool):
 
 for _n in UNARY_FLOAT:
     register(Primitive(_n, _elementwise(_n, True), elementwise=True,
-                       finite_to_finite=_n in ("tanh", "logistic", "sin", "cos")))
+                       finite_to_finite=_n in ("tanh", "logistic", "sin", "cos", "erf")))
 for _n in UNARY_ANY:
     register(Primitive(_n, _elementwise(_n, False), elementwise=True, linear=_n == "neg",
                        finite_to_finite=True, cheap=True))

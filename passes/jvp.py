@@ -16,6 +16,7 @@ Conventions at kinks (documented in the README and tested):
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 from ddc.ir import Builder, Graph, Value
@@ -93,6 +94,7 @@ defjvp("logistic", lambda b, t, out, x: b.mul(t, b.mul(out, b.sub(_one(b, out), 
 defjvp("sqrt", lambda b, t, out, x: b.div(t, b.mul(_one(b, out, 2.0), out)))
 defjvp("sin", lambda b, t, out, x: b.mul(t, b.cos(x)))
 defjvp("cos", lambda b, t, out, x: b.neg(b.mul(t, b.sin(x))))
+defjvp("erf", lambda b, t, out, x: b.mul(t, b.mul(_one(b, x, 2 / math.sqrt(math.pi)), b.exp(b.neg(b.mul(x, x))))))  # 2/√π·e^(-x²)
 defjvp("abs", lambda b, t, out, x: b.mul(t, b.sign(x)))
 defjvp(
     "mul",

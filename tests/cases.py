@@ -79,7 +79,7 @@ def _select(b, a):
 
 
 CASES: list[Case] = [
-    *[_unary(n) for n in ("exp", "tanh", "logistic", "sin", "cos", "neg")],
+    *[_unary(n) for n in ("exp", "tanh", "logistic", "sin", "cos", "erf", "neg")],
     *[_unary(n, positive) for n in ("log", "log1p", "sqrt")],
     *[_unary(n, distinct) for n in ("abs", "sign")],
     *[_binary(n) for n in ("add", "sub", "mul")],

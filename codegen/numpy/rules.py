@@ -348,6 +348,7 @@ numpy_rules: dict[str, Lowering] = {
     "sqrt": ufunc("np.sqrt"),
     "sin": ufunc("np.sin", threaded=True),
     "cos": ufunc("np.cos", threaded=True),
+    "erf": Lowering(_call("erf")),
     "add": ufunc("np.add", _infix("+")),
     "sub": ufunc("np.subtract", _infix("-")),
     "mul": ufunc("np.multiply", _infix("*")),

@@ -88,6 +88,17 @@ def logistic(x):
     return np.where(x >= 0, r, e * r)
 
 
+def erf(x):
+    """C's `erf` of each element in f64, rounded to x's dtype: the reference evaluator's
+    definition (`ir.reference._erf`), so the two agree bit for bit. numpy has no erf and
+    exported modules need numpy alone, hence `math.erf` one element at a time."""
+    x = np.asarray(x)
+    return np.asarray(_ERF(x), dtype=x.dtype)
+
+
+_ERF = np.frompyfunc(math.erf, 1, 1)
+
+
 def sign(x, out=None):
     """The sign of a float: -1, 1, or x itself at ±0 and NaN (np.sign gives +0 at -0.0)."""
     return np.copysign(np.sign(x, out=out), x, out=out)

@@ -216,6 +216,7 @@ triton_rules: dict[str, Callable[[Kernel, Node, tuple, Scope], str]] = {
     "sqrt": _map(_sqrt),
     "sin": _call("tl.sin"),
     "cos": _call("tl.cos"),
+    "erf": _call("tl.math.erf"),
     "add": _infix("+"),
     "sub": _infix("-"),
     "mul": _infix("*"),

@@ -6,6 +6,7 @@ are symbolic in the graph and bound when the compiled function is called.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -64,7 +65,8 @@ def _values(arg: Arg, dtype, rng):
 
 def rows_unary():
     fns = {"exp": np.exp, "tanh": np.tanh, "sin": np.sin, "cos": np.cos, "neg": np.negative,
-           "abs": np.abs, "sign": np.sign, "logistic": lambda x: 1 / (1 + np.exp(-x))}
+           "abs": np.abs, "sign": np.sign, "logistic": lambda x: 1 / (1 + np.exp(-x)),
+           "erf": lambda x: np.vectorize(math.erf, otypes=[x.dtype])(x)}
     rows = [Row(n, (Arg(("n", 3)),), lambda b, x, n=n: b.bind(n, x), fn) for n, fn in fns.items()]
     for n, fn in {"log": np.log, "log1p": np.log1p, "sqrt": np.sqrt}.items():
         rows.append(Row(n, (Arg(("n", 3), kind="positive"),), lambda b, x, n=n: b.bind(n, x), fn))

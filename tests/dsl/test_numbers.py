@@ -3,6 +3,7 @@
 each)."""
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -55,6 +56,7 @@ ROWS = [
     Row("sign(x)", X, "float[n, d]", np.sign, [normal(N, D)]),
     Row("sin(x)", X, "float[n, d]", np.sin, [normal(N, D)]),
     Row("cos(x)", X, "float[n, d]", np.cos, [normal(N, D)]),
+    Row("erf(x)", X, "float[n, d]", np.frompyfunc(math.erf, 1, 1), [normal(N, D)]),
     Row("-x", X, "float[n, d]", np.negative, [normal(N, D)]),
     Row("exp(k)", "k: i32[n]", "f32[n]", lambda k: np.exp(k.astype(np.float32)), [ints(5, N)]),
     # elementwise, binary, with numpy broadcasting

@@ -46,7 +46,7 @@ class AnyValueGenerator(Generator):
 
     def unary(self, shape, depth) -> Expr:
         e = self.expr(shape, depth)
-        names = ["tanh", "sigmoid", "sin", "cos", "exp", "log", "log1p", "sqrt", "abs", "relu", "neg", "pow"]
+        names = ["tanh", "sigmoid", "sin", "cos", "erf", "exp", "log", "log1p", "sqrt", "abs", "relu", "neg", "pow"]
         name = self.pick(names + ["sign"])
         if name == "neg":
             return _expr(f"-{_wrap(e, UNARY)}", shape, UNARY)
