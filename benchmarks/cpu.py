@@ -181,8 +181,8 @@ def report(results: dict, compile_ms: dict, parser_ms: float, scaling: list[dict
     out += ["## Compile time", "",
             "ddc: source text to callable gradient (`ddc.load` + `ddc.grad` + codegen), median of 5, "
             "after the process loaded its parser and the stdlib once "
-            f"(a one-time {parser_ms:.0f} ms, like an import: lark's analysed grammar comes from "
-            "a cache file, ~200 ms more the first time ever; each stdlib module is parsed and "
+            f"(a one-time {parser_ms:.0f} ms, like an import: lark builds its parser tables, "
+            "no cache file is kept, and each stdlib module is parsed and "
             "checked once per process); *load* parses and checks the workload's file (a cold "
             "parse: the AST cache is cleared) and links the stdlib, *lower* builds the forward graph, "
             "*grad* runs the AD passes, *codegen* writes and compiles the numpy source. "

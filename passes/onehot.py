@@ -1,7 +1,9 @@
 """Picking by label: the one rewrite of a label pick that is exact for every input.
 
 - `sum(scatter_add(a, l, ...), axis=k)` -> `a + 0.0` (one entry per row lands in range:
-  the row is +0.0 everywhere but `0.0 + a` at the label, and its sum is `a + 0.0`).
+  the row is +0.0 everywhere but `0.0 + a` at the label, and its sum is `a + 0.0`);
+- `sum(-scatter_add(a, l, ...), axis=k)` -> `-(a + 0.0) + 0.0` (the row is -0.0 but at
+  the label, and a sum starts at +0.0): cross-entropy's gradient, without an [n, c] array.
 
 The class axis k must be the last; the leading axes are batch dims. The labels must be a
 graph input (or an iota or constant), which `ir.requirements` checks at call time
@@ -14,7 +16,7 @@ tests/passes/test_onehot.py): `sum(one_hot(l) * y, axis=k)` as `gather(y, l)` (a
 NaN of y in another class makes the sum NaN, and a picked -0.0 sums to +0.0),
 `one_hot(l) * broadcast(a)` as `scatter_add(a, l)` (0 * a is -0.0 for a < 0 and NaN for
 a = inf, the scatter's zeros +0.0), and `-scatter_add(a, l)` as `scatter_add(-a, l)`
-(-(0.0) is -0.0).
+(-(0.0) is -0.0) where it is not summed over the labels' axis.
 """
 from __future__ import annotations
 
@@ -35,9 +37,26 @@ def _sum_rest(b, x: Value, axes, k: int) -> Value:
 
 @pattern("onehot", "reduce_sum", table=onehot_rules)
 def _pick(b, facts, x, axes):
-    n = facts.node(x)
     k = x.ndim - 1
-    if n is None or k not in axes or n.prim.name != "scatter_add" or not _one_per_row(n, k):
+    if k not in axes:
+        return None
+    picked = _picked(b, facts, facts.node(x), k)
+    negated = facts.node(x)
+    if picked is None and negated is not None and negated.prim.name == "neg":
+        picked = _picked(b, facts, facts.node(negated.inputs[0]), k)
+        if picked is not None:
+            # the row is -0.0 everywhere but -(0.0 + a) at the label, and a sum starts at
+            # +0.0: -(a + 0.0) + 0.0 (which is -a but at a = ±0, where it is +0.0)
+            picked = b.neg(picked)
+            if picked.dtype.is_float:
+                picked = b.add(picked, b.zeros(picked.type))
+    return None if picked is None else _sum_rest(b, picked, axes, k)
+
+
+def _picked(b, facts, n, k: int):
+    """The row sums over k of scatter node `n`, `a + 0.0`, where it puts one update per
+    row at labels checked at call time; else None."""
+    if n is None or n.prim.name != "scatter_add" or not _one_per_row(n, k):
         return None
     _, made_by = index_root(n.inputs[1], facts.producer)
     if made_by is not None and made_by.prim.name not in ("iota", "constant"):
@@ -45,7 +64,7 @@ def _pick(b, facts, x, axes):
     updates = b.reshape(n.inputs[0], shape=tuple(n.inputs[0].shape[:k]))
     if updates.dtype.is_float:
         updates = b.add(updates, b.zeros(updates.type))
-    return _sum_rest(b, updates, axes, k)
+    return updates
 
 
 def _one_per_row(n, k: int) -> bool:

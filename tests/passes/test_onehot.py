@@ -113,3 +113,22 @@ def test_the_pick_and_its_gather_raise_alike_for_a_label_out_of_range(bad):
     for g in (picked_loss(), dce(onehot_to_gather(picked_loss())), grad(picked_loss())):
         with pytest.raises(ddc.DDIndexError, match=f"labels\\[2\\] = {bad} is outside \\[0, 4\\)"):
             compile(g)(z, labels)
+
+
+SPECIAL = np.array([np.nan, -np.inf, -1.5, -0.0, 0.0, 2.5, np.inf])
+
+
+@pytest.mark.parametrize("negated", [False, True])
+def test_the_row_sum_of_a_scatter_is_its_updates_exactly(negated):
+    """sum(scatter_add(a, l)) -> a + 0.0 and sum(-scatter_add(a, l)) -> -(a + 0.0) + 0.0:
+    no [n, c] array, the same bits as the reference at NaN, ±0 and ±inf."""
+    b = Builder()
+    a, labels = Value(TensorType(f64, (7,)), "a"), Value(TensorType(i32, (7,)), "labels")
+    rows = b.scatter_add(b.reshape(a, shape=(7, 1)), b.reshape(labels, shape=(7, 1)),
+                         axis=1, batch_dims=1, shape=(7, 3))
+    g = ir.verify(b.graph([a, labels], [b.reduce_sum(b.neg(rows) if negated else rows, axes=(1,))], "f"))
+    assert "scatter_add" not in [node.prim.name for node in dce(onehot_to_gather(g)).nodes]
+    args = SPECIAL, np.array([0, 1, 2, 0, 1, 2, 0], np.int32)
+    (want,) = evaluate(g, *args)
+    got = compile(g)(*args)
+    assert np.array_equal(got, want, equal_nan=True) and np.array_equal(np.signbit(got), np.signbit(want))
