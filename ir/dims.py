@@ -253,6 +253,16 @@ def parse(text: str) -> Dim:
     return result
 
 
+def map_param(param, fn):
+    """A node's param with `fn` applied to each dim it holds that is a `Sym` (params are
+    nested tuples of ints, Syms and other values)."""
+    if isinstance(param, Sym):
+        return fn(param)
+    if isinstance(param, tuple):
+        return tuple(map_param(p, fn) for p in param)
+    return param
+
+
 def substitute(d: Dim, mapping: Mapping[str, Dim]) -> Dim:
     """`d` with each name in `mapping` replaced by its dim (names not in it stay)."""
     if isinstance(d, int):

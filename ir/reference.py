@@ -87,18 +87,10 @@ def bind_dims(specs, shapes) -> dict[str, int]:
 
 
 def _run(node: Node, xs: list[np.ndarray], dims: dict[str, int]):
-    params = {k: _evaluated(v, dims) for k, v in node.params.items()}
+    # a param's dims take this call's sizes (shapes, slice bounds, constants)
+    params = {k: D.map_param(v, lambda d: D.evaluate(d, dims)) for k, v in node.params.items()}
     with np.errstate(all="ignore"):
         return reference_rules[node.prim.name](node, *xs, **params)
-
-
-def _evaluated(param, dims):
-    """A param with its dims given this call's sizes (shapes, slice bounds, constants)."""
-    if isinstance(param, D.Sym):
-        return D.evaluate(param, dims)
-    if isinstance(param, tuple):
-        return tuple(_evaluated(p, dims) for p in param)
-    return param
 
 
 # -- the rules: (node, *inputs, **params) -> array -----------------------------------------

@@ -9,14 +9,6 @@ from .core import Builder, Graph, Value
 from .types import TensorType
 
 
-def _param(x, mapping):
-    if isinstance(x, D.Sym):
-        return D.substitute(x, mapping)
-    if isinstance(x, tuple):
-        return tuple(_param(y, mapping) for y in x)
-    return x
-
-
 def substitute_dims(graph: Graph, mapping: Mapping[str, D.Dim]) -> Graph:
     b = Builder()
     inputs = [
@@ -27,7 +19,8 @@ def substitute_dims(graph: Graph, mapping: Mapping[str, D.Dim]) -> Graph:
     for n in graph.nodes:
         b.span = n.span
         out = b.bind(n.prim, *[env[v.id] for v in n.inputs],
-                     **{k: _param(p, mapping) for k, p in n.params.items()})
+                     **{k: D.map_param(p, lambda d: D.substitute(d, mapping))
+                        for k, p in n.params.items()})
         out.name, out.origin = n.out.name, n.out.origin
         env[n.out.id] = out
     return b.graph(inputs, [env[v.id] for v in graph.outputs], graph.name)

@@ -40,10 +40,10 @@ def _pick(b, facts, x, axes):
     k = x.ndim - 1
     if k not in axes:
         return None
-    picked = _picked(b, facts, facts.node(x), k)
-    negated = facts.node(x)
-    if picked is None and negated is not None and negated.prim.name == "neg":
-        picked = _picked(b, facts, facts.node(negated.inputs[0]), k)
+    made = facts.node(x)
+    picked = _picked(b, facts, made, k)
+    if picked is None and made is not None and made.prim.name == "neg":
+        picked = _picked(b, facts, facts.node(made.inputs[0]), k)
         if picked is not None:
             # the row is -0.0 everywhere but -(0.0 + a) at the label, and a sum starts at
             # +0.0: -(a + 0.0) + 0.0 (which is -a but at a = ±0, where it is +0.0)

@@ -239,16 +239,24 @@ class Kernel:
 
 # -- kernels by kind -----------------------------------------------------------------------
 
+def _one_tile(k: Kernel, var: str, block: str, lanes: str, shape, tile: str) -> list[str]:
+    """The top scope as one tile of `shape` flattened: `var` numbers this program's lanes
+    (`lanes`, `block` of them), masked below the size; the names var0, var1, ... it
+    unflattens to index `shape`, returned."""
+    top = k.top
+    top.emit(f"{var} = tl.program_id(0) * {block} + {lanes}")
+    top.emit(f"{var}_mask = {var} < {k.dim(D.product(shape))}")
+    names = [f"{var}{j}" for j in range(len(shape))]
+    k.unflatten(top, var, shape, names, names)
+    top.masks.update({name: f"{var}_mask" for name in top.variables})
+    top.tile, top.tile_mask, top.zero = [set(top.variables)], f"{var}_mask", f"tl.zeros({tile}, tl.int32)"
+    return names
+
+
 def _flat_space(k: Kernel, shape) -> Scope:
     """The body of a kernel over a flattened 1-D tile of `shape`: variables s0, s1, ..."""
     top = k.top
-    n = k.dim(D.product(shape))
-    top.emit("s = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)")
-    top.emit(f"s_mask = s < {n}")
-    names = [f"s{j}" for j in range(len(shape))]
-    k.unflatten(top, "s", shape, names, names)
-    top.masks.update({name: "s_mask" for name in top.variables})
-    top.tile, top.tile_mask, top.zero = [set(top.variables)], "s_mask", "tl.zeros([BLOCK], tl.int32)"
+    names = _one_tile(k, "s", "BLOCK", "tl.arange(0, BLOCK)", shape, "[BLOCK]")
     top.aliases[flat(identity(shape, names), shape)] = "s"
     blk = k.mint("block")
     count = k.host_dim(D.product(shape))
@@ -315,12 +323,7 @@ def write_reduction(k: Kernel) -> None:
     g, top = k.group, k.top
     space = g.space
     rows, inner = space.rows(), [space.shape[a] for a in space.axes]
-    top.emit("o = tl.program_id(0) * BLOCK_O + tl.arange(0, BLOCK_O)[:, None]")
-    top.emit(f"o_mask = o < {k.dim(D.product(rows))}")
-    names = [f"o{j}" for j in range(len(rows))]
-    k.unflatten(top, "o", rows, names, names)
-    top.masks.update({name: "o_mask" for name in top.variables})
-    top.tile, top.tile_mask, top.zero = [set(top.variables)], "o_mask", "tl.zeros([BLOCK_O, 1], tl.int32)"
+    _one_tile(k, "o", "BLOCK_O", "tl.arange(0, BLOCK_O)[:, None]", rows, "[BLOCK_O, 1]")
     top.aliases[flat(space.row_map(), rows)] = "o"
 
     # an output is stored in the first loop after the last reduction it needs
